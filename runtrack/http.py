@@ -1,0 +1,486 @@
+"""The HTTP transport every adapter uses: one place for sessions, auth, timeouts, retries and error mapping.
+
+* One :class:`Transport` per adapter instance. It keeps one ``requests.Session`` per thread, so an adapter may be
+  used from several threads at once (fan-out workers do).
+* Base URLs keep their path prefix: ``https://host/ls`` + ``api/ml`` is ``https://host/ls/api/ml``.
+* Exactly one retry owner: 429, 502, 503, 504 and connection errors, with ``Retry-After`` (seconds or an HTTP
+  date) capped at ``retry_after_cap``, otherwise jittered exponential backoff, at most ``max_retries`` retries.
+  Writes are retried only when the caller marks them idempotent.
+* Errors become the typed hierarchy of :mod:`runtrack.errors`, with status, vendor code, request id and a short,
+  redacted body excerpt. Secrets known to the transport never appear in messages or logs.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import attrs
+import requests
+
+from . import _version
+from .errors import (
+    AuthenticationError,
+    NetworkError,
+    NotFoundError,
+    PayloadError,
+    RateLimitError,
+    RequestError,
+    RuntrackError,
+    ServerError,
+)
+from .paginate import Request
+
+__all__ = [
+    "Auth",
+    "ErrorInfo",
+    "HeaderAuth",
+    "RefreshingAuth",
+    "Secret",
+    "Transport",
+    "join_url",
+]
+
+log = logging.getLogger("runtrack.http")
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+DEFAULT_TIMEOUT = (3.05, 60.0)
+EXCERPT_CHARS = 300
+REDACTED = "***"
+
+
+def sleep_for(seconds: float) -> None:
+    """How transports wait between retries (a module function, so tests can replace it)."""
+    time.sleep(seconds)
+
+
+class Secret:
+    """A string that does not show itself: ``repr`` and ``str`` print ``***``; :meth:`reveal` gives the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if isinstance(value, Secret):
+            value = value.reveal()
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret cannot be pickled")
+
+
+def join_url(base_url: str, path: str) -> str:
+    """Join ``path`` to ``base_url`` keeping the base's path prefix; absolute URLs are returned as they are."""
+    if path.startswith(("http://", "https://")):
+        return path
+    return base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+class Auth(Protocol):
+    """Adds credentials to a request; may refresh them once when the server answers 401."""
+
+    def headers(self) -> Mapping[str, str]: ...
+
+    def refresh(self) -> bool:
+        """Called after a 401; return True if new credentials are worth one more try."""
+        ...
+
+    def secrets(self) -> Iterable[str]:
+        """Every secret value this auth may send, for redaction."""
+        ...
+
+
+class HeaderAuth:
+    """Static headers, e.g. ``{"X-API-Key": Secret(key)}`` or ``{"Authorization": "Token " + key}``."""
+
+    def __init__(self, headers: Mapping[str, str | Secret], *, secret_values: Iterable[str | Secret] = ()) -> None:
+        self._headers = {k: v.reveal() if isinstance(v, Secret) else v for k, v in headers.items()}
+        self._secrets = [s.reveal() if isinstance(s, Secret) else s for s in secret_values]
+        self._secrets += [v.reveal() for v in headers.values() if isinstance(v, Secret)]
+
+    def headers(self) -> Mapping[str, str]:
+        return self._headers
+
+    def refresh(self) -> bool:
+        return False
+
+    def secrets(self) -> Iterable[str]:
+        return self._secrets
+
+    def __repr__(self) -> str:
+        return f"HeaderAuth({sorted(self._headers)})"
+
+
+class RefreshingAuth:
+    """A short-lived access token obtained from ``obtain() -> (token, expires_at)``, cached until ``leeway``
+    seconds before it expires and refreshed under a lock (one refresh for many threads)."""
+
+    def __init__(
+        self,
+        obtain: Callable[[], tuple[str, float]],
+        *,
+        header: str = "Authorization",
+        scheme: str = "Bearer",
+        leeway: float = 30.0,
+        secret_values: Iterable[str | Secret] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._obtain = obtain
+        self._header = header
+        self._scheme = scheme
+        self._leeway = leeway
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._static_secrets = [s.reveal() if isinstance(s, Secret) else s for s in secret_values]
+
+    def _valid(self) -> bool:
+        return self._token is not None and self._clock() < self._expires_at - self._leeway
+
+    def headers(self) -> Mapping[str, str]:
+        if not self._valid():
+            with self._lock:
+                if not self._valid():
+                    self._token, self._expires_at = self._obtain()
+        return {self._header: f"{self._scheme} {self._token}"}
+
+    def refresh(self) -> bool:
+        with self._lock:
+            self._token = None
+        return True
+
+    def secrets(self) -> Iterable[str]:
+        return [*self._static_secrets, *([self._token] if self._token else [])]
+
+    def __repr__(self) -> str:
+        return f"RefreshingAuth(header={self._header!r}, cached={self._token is not None})"
+
+
+@attrs.frozen(kw_only=True)
+class ErrorInfo:
+    """What an adapter reads out of a vendor error body."""
+
+    message: str | None = None
+    vendor_code: str | None = None
+    error_class: type[RuntrackError] | None = None  # overrides the status-based class
+    retry: bool | None = None  # overrides the status-based retry decision
+
+
+def _status_class(status: int) -> type[RuntrackError]:
+    if status in (401, 403):
+        return AuthenticationError
+    if status == 404:
+        return NotFoundError
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return ServerError
+    return RequestError
+
+
+def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
+    """``Retry-After`` in seconds (delta-seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - now())
+
+
+class Transport:
+    """Sends requests for one adapter instance. Safe to share between threads (one session per thread).
+
+    ``describe_error(response)`` lets the adapter read its vendor's error envelope. ``sleep`` and ``rng`` are
+    injectable for tests.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        platform: str,
+        auth: Auth | None = None,
+        timeout: float | tuple[float, float] | None = DEFAULT_TIMEOUT,
+        max_retries: int = 4,
+        backoff: float = 0.5,
+        backoff_max: float = 20.0,
+        retry_after_cap: float = 60.0,
+        describe_error: Callable[[requests.Response], ErrorInfo] | None = None,
+        headers: Mapping[str, str] | None = None,
+        user_agent: str | None = None,
+        sleep: Callable[[float], None] | None = None,
+        rng: Callable[[], float] = random.random,
+        pool_size: int = 10,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.host = parts.netloc.lower()
+        self.platform = platform
+        self.auth = auth
+        self.timeout = timeout
+        self.max_retries = max(0, int(max_retries))
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self.retry_after_cap = retry_after_cap
+        self.describe_error = describe_error
+        self._sleep = sleep or (lambda seconds: sleep_for(seconds))
+        self._rng = rng
+        self._pool_size = pool_size
+        ua = user_agent or f"runtrack/{_version.__version__} ({platform}) python-requests/{requests.__version__}"
+        self._headers = {"User-Agent": ua, "Accept": "application/json", **(headers or {})}
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<Transport {self.platform} {self.base_url}>"
+
+    # -- sessions
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's session (connection pool)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(pool_connections=self._pool_size, pool_maxsize=self._pool_size)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers.update(self._headers)
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        with self._sessions_lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+        self._local = threading.local()
+
+    # -- redaction
+
+    def secrets(self) -> list[str]:
+        return [s for s in (self.auth.secrets() if self.auth else ()) if s and len(s) >= 4]
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets():
+            text = text.replace(secret, REDACTED)
+        return text
+
+    # -- requests
+
+    def get_json(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
+        return self.json(Request(path=path, params=params or {}))
+
+    def json(self, request: Request) -> Any:
+        """Send ``request`` and decode its JSON body (an empty body is None)."""
+        response = self.send(request)
+        return self.decode(response, request)
+
+    def decode(self, response: requests.Response, request: Request) -> Any:
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PayloadError(
+                f"{request.describe()}: response is not valid JSON ({exc}); starts with "
+                f"{self.redact(_excerpt(response.text))!r}",
+                platform=self.platform,
+                status_code=response.status_code,
+                path="$",
+                request_id=_request_id(response),
+            ) from None
+
+    def send(self, request: Request, *, headers: Mapping[str, str] | None = None) -> requests.Response:
+        """Send with retries; return a 2xx response or raise the typed error."""
+        url = join_url(self.base_url, request.path)
+        retryable = request.idempotent or request.method in ("GET", "HEAD", "OPTIONS")
+        attempt = 0
+        refreshed = False
+        while True:
+            try:
+                response = self._send_once(request, url, headers)
+            except requests.RequestException as exc:
+                if retryable and attempt < self.max_retries and _is_transient(exc):
+                    attempt += 1
+                    delay = self._backoff(attempt)
+                    log.warning(
+                        "%s %s: %s; retry %d/%d in %.2fs",
+                        self.platform,
+                        request.describe(),
+                        type(exc).__name__,
+                        attempt,
+                        self.max_retries,
+                        delay,
+                    )
+                    self._sleep(delay)
+                    continue
+                raise NetworkError(
+                    f"{request.describe()}: {type(exc).__name__}: {self.redact(_exc_text(exc))}"
+                    + (f" (after {attempt} retries)" if attempt else ""),
+                    platform=self.platform,
+                ) from None
+            status = response.status_code
+            if status < 400:
+                return response
+            if status == 401 and not refreshed and self.auth is not None and self.auth.refresh():
+                refreshed = True
+                continue
+            info = self._describe(response)
+            should_retry = info.retry if info.retry is not None else status in RETRY_STATUSES
+            if should_retry and retryable and attempt < self.max_retries:
+                attempt += 1
+                delay = self._retry_delay(response, attempt)
+                log.warning(
+                    "%s %s: HTTP %d; retry %d/%d in %.2fs",
+                    self.platform,
+                    request.describe(),
+                    status,
+                    attempt,
+                    self.max_retries,
+                    delay,
+                )
+                self._sleep(delay)
+                continue
+            raise self._error(request, response, info, attempt)
+
+    def _send_once(self, request: Request, url: str, headers: Mapping[str, str] | None) -> requests.Response:
+        merged = dict(self.auth.headers()) if self.auth else {}
+        if headers:
+            merged.update(headers)
+        return self.session.request(
+            request.method,
+            url,
+            params={k: v for k, v in request.params.items() if v is not None} or None,
+            json=request.json,
+            headers=merged,
+            timeout=self.timeout,
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        # Bounded jitter: between half and all of the exponential step (Stripe's choice).
+        step = min(self.backoff_max, self.backoff * (2.0 ** (attempt - 1)))
+        return step * (0.5 + self._rng() / 2)
+
+    def _retry_delay(self, response: requests.Response, attempt: int) -> float:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if retry_after is None:
+            return self._backoff(attempt)
+        if retry_after > self.retry_after_cap:  # say so: a silent long sleep looks like a hang
+            log.warning(
+                "%s asked to wait %.0fs (Retry-After); waiting the cap of %.0fs",
+                self.platform,
+                retry_after,
+                self.retry_after_cap,
+            )
+        return min(retry_after, self.retry_after_cap)
+
+    def _describe(self, response: requests.Response) -> ErrorInfo:
+        if self.describe_error is not None:
+            try:
+                return self.describe_error(response)
+            except Exception:  # an odd error body must never hide the HTTP error itself
+                log.debug("describe_error failed", exc_info=True)
+        return ErrorInfo(message=default_error_message(response))
+
+    def _error(self, request: Request, response: requests.Response, info: ErrorInfo, attempts: int) -> RuntrackError:
+        status = response.status_code
+        cls = info.error_class or _status_class(status)
+        message = info.message or default_error_message(response)
+        text = f"{request.describe()}: HTTP {status}"
+        if info.vendor_code:
+            text += f" {info.vendor_code}"
+        text += f": {message}"
+        if attempts:
+            text += f" (after {attempts} retries)"
+        kwargs: dict[str, Any] = {
+            "platform": self.platform,
+            "status_code": status,
+            "vendor_code": info.vendor_code,
+            "request_id": _request_id(response),
+        }
+        if cls is RateLimitError:
+            kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+        return cls(self.redact(text), **kwargs)
+
+
+def default_error_message(response: requests.Response) -> str:
+    """A short description of an error body: a JSON ``detail``/``message``, else a trimmed text excerpt."""
+    content_type = response.headers.get("Content-Type", "")
+    if "json" in content_type:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            for key in ("detail", "message", "error", "errorName"):
+                if isinstance(body.get(key), str):
+                    return _excerpt(body[key])
+    if "html" in content_type or response.text.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
+        return f"{response.reason or 'error'} (HTML page of {len(response.content)} bytes)"
+    return _excerpt(response.text) or (response.reason or "no body")
+
+
+def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _request_id(response: requests.Response) -> str | None:
+    for name in ("X-Request-Id", "X-Request-ID", "Request-Id", "X-Amzn-RequestId", "X-Correlation-Id"):
+        value = response.headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def _is_transient(exc: requests.RequestException) -> bool:
+    return isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError))
+
+
+def _exc_text(exc: BaseException) -> str:
+    # urllib3 errors repeat the pool and URL; keep the root cause, short.
+    text = str(exc)
+    return _excerpt(text, 200)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
