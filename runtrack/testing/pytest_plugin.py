@@ -1,0 +1,1 @@
+"""pytest fixtures for testing code that uses runtrack (registered under the ``pytest11`` entry point)."""
