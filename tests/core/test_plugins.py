@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +72,13 @@ def register_adapters(register):
 
 
 @pytest.fixture
-def entry_points(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[FakeEntryPoint]]:
+def entry_points(monkeypatch: pytest.MonkeyPatch) -> list[FakeEntryPoint]:
     eps: list[FakeEntryPoint] = []
     monkeypatch.setattr(
         runtrack.plugins.metadata, "entry_points", lambda group: list(eps) if group == "runtrack" else []
     )
     monkeypatch.setattr(runtrack.plugins, "BUILTIN_PLUGINS", {})
-    yield eps
+    return eps
 
 
 def test_broken_plugin_is_reported_and_skipped(plugin_dir: Path, entry_points: list[FakeEntryPoint]) -> None:
