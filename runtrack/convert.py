@@ -45,23 +45,28 @@ def parse_datetime(value: Any, path: str = "$") -> datetime | None:
     """Parse an ISO 8601 / RFC 3339 string (``Z``, offsets, naive = UTC) into an aware UTC datetime.
 
     ``None`` and ``""`` mean unknown. Anything else unreadable raises :class:`PayloadError` naming ``path``.
+    This runs for every timestamp of every run read: keep the common path short.
     """
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
+    if value.__class__ is str and value:
         try:
-            parsed = datetime.fromisoformat(value)
+            parsed = _fromisoformat(value)
         except ValueError:
             parsed = _parse_iso_fallback(value, path)
+    elif value is None or value == "":
+        return None
+    elif isinstance(value, datetime):
+        parsed = value
     else:
         raise PayloadError(f"expected an ISO 8601 datetime string, got {type(value).__name__}", path=path)
-    if parsed.tzinfo is None:
+    tz = parsed.tzinfo
+    if tz is None:
         return parsed.replace(tzinfo=UTC)
-    if parsed.utcoffset():
-        return parsed.astimezone(UTC)
-    return parsed if parsed.tzinfo is UTC else parsed.replace(tzinfo=UTC)
+    if tz is UTC:
+        return parsed
+    return parsed.astimezone(UTC)
+
+
+_fromisoformat = datetime.fromisoformat
 
 
 def _parse_iso_fallback(value: str, path: str) -> datetime:

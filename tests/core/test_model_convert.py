@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -16,6 +17,7 @@ import attrs
 import pytest
 
 import runtrack
+import runtrack.model
 from runtrack.convert import format_datetime, open_enum, parse_datetime, parse_decimal
 from runtrack.model import make_uid
 
@@ -61,6 +63,10 @@ def test_uid_is_pure_stable_and_distinct() -> None:
     a = sample_run()
     assert a.uid == sample_run().uid == make_uid(a.platform, a.instance, a.kind, a.native_id)
     assert a.uid == make_uid(a.platform, a.instance.upper(), a.kind, a.native_id)  # hosts are case-insensitive
+    name = f"{a.platform}|{a.instance}|{a.kind}|{a.native_id}"
+    assert a.uid == str(uuid.uuid5(runtrack.model.UID_NAMESPACE, name))  # a standard UUIDv5
+    for native in ("0", "ü日本", "x" * 300):
+        assert make_uid("p", "h", "k", native) == str(uuid.uuid5(runtrack.model.UID_NAMESPACE, f"p|h|k|{native}"))
     others = {
         sample_run(platform="foundry").uid,
         sample_run(instance="eu.api.smith.langchain.com").uid,
