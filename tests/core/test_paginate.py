@@ -382,3 +382,57 @@ def test_fan_out_resume_when_the_container_moved() -> None:
     assert list(it) == ["a1", "a2", "b1"]
     moved = FanOut(StaticListing(["new", "a", "b", "c"]), lambda v: StaticListing([v + "1", v + "2"]), container_id=str)
     assert list(RunIterator(moved, name="m", cursor=it.last_cursor)) == ["b2", "c1", "c2"]
+
+
+# ---------------------------------------------------------------- fan-out with a worker pool
+
+
+def latency_fan_out(concurrency: int, fail_queue: str | None = None) -> FanOut[str, Any]:
+    def runs_of(queue: str) -> HttpListing[Any]:
+        def answer(req: Request) -> Any:
+            if queue == fail_queue and int(req.params["offset"]) >= 2:
+                raise ServerError("boom", status_code=503)
+            data = [{"id": f"{queue}-{i}"} for i in range(5)]
+            offset = int(req.params["offset"])
+            return data[offset : offset + 2]
+
+        return listing(Server(answer), OffsetLimit(), page_size=2)
+
+    queues = StaticListing([f"q{i}" for i in range(8)])
+    return FanOut(queues, runs_of, container_id=str, concurrency=concurrency)
+
+
+def test_concurrent_fan_out_keeps_order_and_cursors() -> None:
+    sequential = list(RunIterator(latency_fan_out(1), name="c").pages())
+    parallel = list(RunIterator(latency_fan_out(4), name="c").pages())
+    assert [(p.items, p.cursor, p.next_cursor) for p in parallel] == [
+        (p.items, p.cursor, p.next_cursor) for p in sequential
+    ]
+    assert len([x for p in parallel for x in p.items]) == 40
+
+
+def test_concurrent_fan_out_raises_in_order_with_cursor_and_resumes() -> None:
+    got: list[str] = []
+    with pytest.raises(ServerError) as info:
+        for item in RunIterator(latency_fan_out(4, fail_queue="q3"), name="c"):
+            got.append(item["id"])
+    # everything before the failing page of q3, nothing after it
+    assert got == [f"q{q}-{i}" for q in range(3) for i in range(5)] + ["q3-0", "q3-1"]
+    rest = [x["id"] for x in RunIterator(latency_fan_out(4), name="c", cursor=info.value.cursor)]
+    assert got + rest == [f"q{q}-{i}" for q in range(8) for i in range(5)]
+
+
+def test_concurrent_fan_out_stops_its_workers_when_abandoned() -> None:
+    import threading
+
+    before = {t.name for t in threading.enumerate()}
+    it = iter(RunIterator(latency_fan_out(4), name="c"))
+    assert next(it)["id"] == "q0-0"
+    it.close()  # type: ignore[attr-defined]
+    leftover = [t for t in threading.enumerate() if t.name.startswith("runtrack-fanout") and t.name not in before]
+    assert leftover == []
+
+
+def test_concurrency_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="concurrency"):
+        FanOut(StaticListing([]), lambda c: StaticListing([]), str, concurrency=0)
