@@ -1,0 +1,197 @@
+"""Turning a page of queue items (``GET /api/v1/platform/annotation-queues/{id}/items``, ids and partition keys
+only) into runs, through ``POST /api/v2/runs/query``.
+
+Request shape (langsmith 0.15 ``runs.query``; see docs/langsmith.md): ``project_ids`` is required even with
+``ids``; ``min_start_time`` defaults to *one day ago*, so it is always sent (the earliest item start minus a
+margin, or 2000-01-01 when an item has no start time); ``max_start_time`` is now plus a margin (a run of a trace
+starts at or after the trace start the item carries); ``selects`` defaults to ``ID`` only, so the fields are
+named; ``page_size`` is 1..1000 and ``next_cursor`` is followed. The POST only reads, so it is retried like a GET.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, cast
+
+from runtrack.convert import format_datetime, parse_datetime
+from runtrack.errors import PayloadError
+from runtrack.model import ReviewStatus, Run
+from runtrack.paginate import HttpListing, PageToken, Request, Strategy
+
+from .mapping import map_item_run
+
+__all__ = ["QUERY_PATH", "SELECTS", "Hydrator"]
+
+log = logging.getLogger("runtrack.langsmith")
+
+QUERY_PATH = "api/v2/runs/query"
+#: Run fields asked of the v2 query (it returns only ``id`` unless told). Heavy ones (events, manifest) are left out.
+SELECTS = (
+    "ID",
+    "NAME",
+    "RUN_TYPE",
+    "STATUS",
+    "START_TIME",
+    "END_TIME",
+    "FIRST_TOKEN_TIME",
+    "ERROR",
+    "EXTRA",
+    "METADATA",
+    "INPUTS",
+    "OUTPUTS",
+    "INPUTS_PREVIEW",
+    "OUTPUTS_PREVIEW",
+    "TAGS",
+    "PROJECT_ID",
+    "TRACE_ID",
+    "THREAD_ID",
+    "PARENT_RUN_IDS",
+    "DOTTED_ORDER",
+    "IS_ROOT",
+    "APP_PATH",
+    "FEEDBACK_STATS",
+    "REFERENCE_EXAMPLE_ID",
+    "PROMPT_TOKENS",
+    "COMPLETION_TOKENS",
+    "TOTAL_TOKENS",
+    "PROMPT_COST",
+    "COMPLETION_COST",
+    "TOTAL_COST",
+)
+#: ids per query: the v2 query documents no maximum for ``ids``; an items page holds at most 100 anyway.
+MAX_IDS_PER_QUERY = 100
+QUERY_MAX_PAGE_SIZE = 1000
+WINDOW_MARGIN = timedelta(days=1)
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)  # what the SDK's own helpers use for "all history"
+# cast: the core's Strategy protocol declares ``may_drift`` settable; the frozen strategies make it read-only.
+QUERY_PAGES = cast(
+    Strategy,
+    PageToken(
+        next_path=("next_cursor",), token_param="cursor", size_param="page_size", items_field="items", token_in="json"
+    ),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Hydrator:
+    """Maps one page of queue items to runs, in item order, with one run query per 100 ids.
+
+    Items that are not runs (THREAD items, suggested examples without ``run_id``) are left out and counted in
+    ``skipped``; runs the query does not return (outside the window, deleted, past retention) are kept as runs
+    built from the item alone (status UNKNOWN, ``raw["run"]`` None) and counted in ``unresolved``.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[Request], Any],
+        *,
+        instance: str,
+        queue_id: str,
+        review: ReviewStatus,
+        web: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.fetch = fetch
+        self.instance = instance
+        self.queue_id = queue_id
+        self.review = review
+        self.web = web
+        self.clock = clock
+        self.skipped = 0
+        self.unresolved = 0
+
+    def __call__(self, items: Sequence[Any], positions: Sequence[int]) -> tuple[list[Run], list[int]]:
+        """Runs for ``items`` (raw items at ``positions`` of the items page) and the positions of those kept."""
+        wanted: list[int] = []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise PayloadError(f"expected a queue item object, got {type(item).__name__}", path=_at(positions[i]))
+            item_type = item.get("item_type")
+            if item.get("run_id") is None or (item_type is not None and str(item_type).upper() != "RUN"):
+                continue
+            wanted.append(i)
+        if len(wanted) < len(items):
+            skipped = len(items) - len(wanted)
+            self.skipped += skipped
+            log.warning("queue %s: %d item(s) without a run (threads or examples) left out", self.queue_id, skipped)
+        found: dict[str, tuple[dict[str, Any], str]] = {}
+        queryable = [i for i in wanted if items[i].get("project_id") is not None]
+        for start in range(0, len(queryable), MAX_IDS_PER_QUERY):
+            chunk = queryable[start : start + MAX_IDS_PER_QUERY]
+            found.update(self._query([items[i] for i in chunk], [positions[i] for i in chunk]))
+        runs = []
+        missing = 0
+        for i in wanted:
+            item = items[i]
+            hit = found.get(str(item["run_id"]))
+            if hit is None:
+                missing += 1
+            try:
+                runs.append(
+                    map_item_run(
+                        item,
+                        hit[0] if hit else None,
+                        instance=self.instance,
+                        queue_id=self.queue_id,
+                        review=self.review,
+                        web=self.web,
+                        run_path=hit[1] if hit else "$",
+                    )
+                )
+            except PayloadError as exc:
+                raise PayloadError(
+                    f"POST {QUERY_PATH} (run {item['run_id']} of queue item {_at(positions[i])}): {exc.message}",
+                    path=exc.path,
+                ) from None
+        if missing:
+            self.unresolved += missing
+            log.warning(
+                "queue %s: %d run(s) named by queue items were not returned by %s (deleted, past retention, or "
+                "outside the start-time window); they are listed from the item alone with status UNKNOWN",
+                self.queue_id,
+                missing,
+                QUERY_PATH,
+            )
+        return runs, [positions[i] for i in wanted]
+
+    def _query(self, items: list[dict[str, Any]], positions: list[int]) -> dict[str, tuple[dict[str, Any], str]]:
+        starts = [
+            parse_datetime(it.get("start_time"), f"{_at(p)}.start_time") for it, p in zip(items, positions, strict=True)
+        ]
+        known = [s for s in starts if s is not None]
+        low = EARLIEST if len(known) < len(starts) else min(known) - WINDOW_MARGIN
+        high = max([self.clock(), *known]) + WINDOW_MARGIN
+        body = {
+            "project_ids": sorted({str(it["project_id"]) for it in items}),
+            "ids": [str(it["run_id"]) for it in items],
+            "min_start_time": format_datetime(low),
+            "max_start_time": format_datetime(high),
+            "selects": list(SELECTS),
+        }
+        listing: HttpListing[Any] = HttpListing(
+            self.fetch,
+            Request(method="POST", path=QUERY_PATH, json=body, idempotent=True),
+            QUERY_PAGES,
+            _identity,
+            page_size=len(items),
+            max_page_size=QUERY_MAX_PAGE_SIZE,
+        )
+        found: dict[str, tuple[dict[str, Any], str]] = {}
+        for page in listing.pages(None):
+            for j, run in enumerate(page.items):
+                if isinstance(run, dict) and run.get("id") is not None:
+                    found.setdefault(str(run["id"]), (run, f"$.items[{j}]"))
+        return found
+
+
+def _identity(item: Any) -> Any:
+    return item
+
+
+def _at(position: int) -> str:
+    return f"$.items[{position}]"
