@@ -23,6 +23,8 @@ __all__ = ["MAX_PAGE_SIZE", "FoundryAdapter"]
 
 #: The vendor documents no maximum and treats pageSize as a suggestion; runtrack caps what it asks for.
 MAX_PAGE_SIZE = 1000
+#: Foundry allows a user 30 concurrent requests; fan-out workers stay well below.
+MAX_CONCURRENCY = 16
 PREVIEW = {"preview": "true"}
 # Typed Any: the core's Strategy protocol declares ``may_drift`` settable, the frozen strategies make it read-only.
 PAGE_TOKEN: Any = PageToken()
@@ -68,6 +70,13 @@ def parse_bool(value: Any) -> bool:
     raise ValueError("expected true or false")
 
 
+def parse_concurrency(value: Any) -> int:
+    number = int(value)
+    if not 1 <= number <= MAX_CONCURRENCY:
+        raise ValueError(f"must be between 1 and {MAX_CONCURRENCY}")
+    return number
+
+
 def _base_url_option(option: Option) -> Option:
     if option.name != "base_url":
         return option
@@ -79,7 +88,8 @@ class FoundryAdapter(Adapter):
 
     Options: ``base_url`` (``FOUNDRY_HOSTNAME``; a bare host means ``https://HOST``), ``api_key``
     (``FOUNDRY_TOKEN``, sent as ``Authorization: Bearer``), ``model_studios`` (RIDs; ``FOUNDRY_MODEL_STUDIOS``),
-    ``enrich_end_times`` (fill ``ended_at`` from the runs' builds, extra requests), ``timeout``, ``max_retries``.
+    ``concurrency`` (studios listed at once by a fan-out), ``enrich_end_times`` (fill ``ended_at`` from the runs'
+    builds, extra requests), ``timeout``, ``max_retries``.
     Scope keywords of :meth:`runs`: ``model_studio_rid`` (missing: every configured studio), ``config_version``.
     """
 
@@ -96,6 +106,12 @@ class FoundryAdapter(Adapter):
             default=(),
             parse=parse_studios,
             help="Model Studio RIDs to list when runs() gets no model_studio_rid (Foundry cannot list studios)",
+        ),
+        Option(
+            name="concurrency",
+            default=1,
+            parse=parse_concurrency,
+            help="studios listed at once when runs() fans out (Foundry allows 30 concurrent requests per user)",
         ),
         Option(
             name="enrich_end_times",
@@ -149,6 +165,7 @@ class FoundryAdapter(Adapter):
                 StaticListing(self.model_studios),
                 lambda rid: self._studio_runs(rid, version, page_size),
                 container_id=str,
+                concurrency=self.config["concurrency"],
             )
         if self.config["enrich_end_times"]:
             listing = EndTimeEnricher(listing, self.end_times)

@@ -67,7 +67,12 @@ def check_rid(value: Any, what: str) -> str:
     return text
 
 
-def _add_outputs(scope: dict[str, str], outputs: Any) -> None:
+def _output_keys(alias: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """Scope keys of one output alias: ``output.<alias>.type`` and ``(wire field, scope key)`` pairs."""
+    return f"output.{alias}.type", tuple((wire, f"output.{alias}.{name}") for wire, name in _OUTPUT_FIELDS)
+
+
+def _add_outputs(scope: dict[str, str], outputs: Any, keys_of: dict[str, Any]) -> None:
     if not isinstance(outputs, dict):
         raise PayloadError(
             f"expected an object of outputs by alias, got {type(outputs).__name__}", path="$.resolvedOutputs"
@@ -75,19 +80,37 @@ def _add_outputs(scope: dict[str, str], outputs: Any) -> None:
     for alias, output in outputs.items():
         if not isinstance(output, dict):
             continue  # kept in raw; there is no RID to lift
+        keys = keys_of.get(alias)
+        if keys is None:
+            keys = _output_keys(alias)
+            if len(keys_of) < 256:  # aliases repeat across the runs of a studio
+                keys_of[alias] = keys
         kind = output.get("type")
         if kind != "model" and kind is not None:
-            scope[f"output.{alias}.type"] = str(kind)
-        for wire, name in _OUTPUT_FIELDS:
+            scope[keys[0]] = str(kind)
+        for wire, key in keys[1]:
             value = output.get(wire)
             if value is not None:
-                scope[f"output.{alias}.{name}"] = str(value)
+                scope[key] = value if isinstance(value, str) else str(value)
 
 
 def run_parser(*, platform: str, instance: str, model_studio_rid: str) -> Callable[[Any], Run]:
     """The mapping of one ``ModelStudioRun`` of the studio ``model_studio_rid``."""
     status_table = STATUS
+    exact = {k.upper(): v for k, v in STATUS.items()}  # the wire spelling, without lower() per run
     unknown = RunStatus.UNKNOWN
+    output_keys: dict[str, Any] = {}
+    actors: dict[str, Actor] = {}  # a studio has few launching users; Actor is frozen, so runs can share one
+
+    def actor(value: Any) -> Actor:
+        if not isinstance(value, str):
+            return Actor(id=str(value))
+        found = actors.get(value)
+        if found is None:
+            found = Actor(id=value)
+            if len(actors) < 1024:
+                actors[value] = found
+        return found
 
     def parse(item: Any) -> Run:
         if not isinstance(item, dict):
@@ -102,8 +125,8 @@ def run_parser(*, platform: str, instance: str, model_studio_rid: str) -> Callab
         if raw_status is None:
             status, status_raw = NO_BUILD_STATUS, None
         else:
-            status_raw = str(raw_status)
-            status = status_table.get(status_raw.lower(), unknown)
+            status_raw = raw_status if isinstance(raw_status, str) else str(raw_status)
+            status = exact.get(status_raw) or status_table.get(status_raw.lower(), unknown)
         started = parse_datetime(item.get("startedTime"), "$.startedTime")
         scope = {"model_studio_rid": model_studio_rid}
         value = item.get("configVersion")
@@ -117,7 +140,7 @@ def run_parser(*, platform: str, instance: str, model_studio_rid: str) -> Callab
             scope["job_rid"] = str(value)
         value = item.get("resolvedOutputs")
         if value:
-            _add_outputs(scope, value)
+            _add_outputs(scope, value, output_keys)
         value = item.get("startedBy")
         return Run(
             platform=platform,
@@ -128,7 +151,7 @@ def run_parser(*, platform: str, instance: str, model_studio_rid: str) -> Callab
             status_raw=status_raw,
             created_at=started,
             started_at=started,
-            created_by=Actor(id=str(value)) if value is not None else None,
+            created_by=actor(value) if value is not None else None,
             scope=scope,
             raw=item,
         )

@@ -218,3 +218,23 @@ def test_a_cursor_from_another_scope_is_refused(http: Any, foundry: FoundryAdapt
     assert first.next_cursor is not None
     with pytest.raises(runtrack.PaginationError, match="belongs to the listing"):
         foundry.runs(model_studio_rid=STUDIO_B, cursor=first.next_cursor)
+
+
+def test_concurrent_fan_out_keeps_order_and_cursors() -> None:
+    def listed(concurrency: int) -> list[tuple[list[str], str | None]]:
+        with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+            add_two_studios(mock)
+            src = FoundryAdapter(
+                base_url=BASE, api_key=TOKEN, model_studios=[STUDIO_A, STUDIO_B], concurrency=concurrency, environ={}
+            )
+            return [(ids(p.items), p.next_cursor) for p in src.runs().pages()]
+
+    sequential = listed(1)
+    assert listed(2) == sequential
+    assert [i for items, _ in sequential for i in items] == ["a-run-1", "a-run-2", "a-run-3", "b-run-1", "b-run-2"]
+
+
+@pytest.mark.parametrize("bad", [0, 17, "many"])
+def test_concurrency_option_is_checked(bad: object) -> None:
+    with pytest.raises(runtrack.ConfigurationError, match="concurrency"):
+        FoundryAdapter(base_url=BASE, api_key=TOKEN, concurrency=bad, environ={})

@@ -182,3 +182,10 @@ def test_round_trip_through_the_converter(foundry: FoundryAdapter) -> None:
     run = parse(with_fields(startedBy=USER))
     again = runtrack.load_run(runtrack.dump_run(run))
     assert again == run and again.raw == DOCS_EXAMPLE | {"startedBy": USER}
+
+
+def test_runs_of_one_user_share_an_equal_actor() -> None:
+    first, second = parse(with_fields(runId="r1")), parse(with_fields(runId="r2"))
+    assert first.created_by == second.created_by == runtrack.Actor(id=DOCS_EXAMPLE["startedBy"])
+    odd = parse(with_fields(startedBy={"type": "service"}))  # an unexpected shape does not crash the listing
+    assert odd.created_by is not None and odd.raw["startedBy"] == {"type": "service"}
