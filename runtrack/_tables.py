@@ -1,0 +1,71 @@
+"""Plain-text and Markdown tables, and the small value formatters the CLI shares."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from .convert import format_datetime
+
+__all__ = ["fmt_cost", "fmt_datetime", "fmt_duration", "fmt_rate", "markdown_table", "text_table"]
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] = ()) -> str:
+    """Columns padded to their widest cell; ``right[i]`` right-aligns column ``i`` (numbers)."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(cells: Sequence[str]) -> str:
+        out = []
+        for i, cell in enumerate(cells):
+            is_right = i < len(right) and right[i]
+            out.append(cell.rjust(widths[i]) if is_right else cell.ljust(widths[i]))
+        return "  ".join(out).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] = ()) -> str:
+    """A GitHub-flavoured Markdown pipe table."""
+    align = ["---:" if i < len(right) and right[i] else "---" for i in range(len(headers))]
+    lines = ["| " + " | ".join(_md_cell(h) for h in headers) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``850ms``, ``12.3s``, ``4m05s``, ``2h03m``, ``3d04h``; empty when unknown."""
+    if seconds is None or math.isnan(seconds):
+        return ""
+    sign = "-" if seconds < 0 else ""
+    s = abs(seconds)
+    if s < 1:
+        return f"{sign}{s * 1000:.0f}ms"
+    if s < 60:
+        return f"{sign}{s:.1f}s"
+    whole = int(s)
+    if whole < 3600:
+        return f"{sign}{whole // 60}m{whole % 60:02d}s"
+    if whole < 86400:
+        return f"{sign}{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return f"{sign}{whole // 86400}d{whole % 86400 // 3600:02d}h"
+
+
+def fmt_rate(rate: float | None) -> str:
+    return "" if rate is None else f"{rate * 100:.1f}%"
+
+
+def fmt_cost(cost: Mapping[str, Decimal]) -> str:
+    return " + ".join(f"{amount} {currency}" for currency, amount in sorted(cost.items()))
+
+
+def fmt_datetime(value: datetime | None) -> str:
+    return "" if value is None else format_datetime(value.replace(microsecond=0))

@@ -1,0 +1,411 @@
+"""The ``runtrack`` command: ``adapters``, ``runs``, ``report``, ``export`` and ``demo``.
+
+Exit codes: 0 ok; 1 partial failure (a source, listing or plugin failed; the rest of the output is still
+produced); 2 usage or configuration error (nothing was read); 130 interrupted (Ctrl-C; an export's checkpoint is
+intact). Errors print one line on stderr; ``--debug`` adds tracebacks. See docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import itertools
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import plugins
+from ._tables import text_table
+from ._version import __version__
+from .config import Config, find_config, load_config, parse_duration, parse_since
+from .errors import ConfigurationError, RuntrackError
+from .export import checkpoint_path, export
+from .progress import Progress
+from .report import FORMATS, ReportSettings, build, render, scope_label
+from .run_formats import RUN_FORMATS, run_writer
+from .sources import describe_failure, read_sources
+
+__all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "main"]
+
+EXIT_OK = 0
+EXIT_PARTIAL = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+log = logging.getLogger("runtrack.cli")
+
+
+class UsageError(Exception):
+    """A bad command line (exit 2)."""
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at the time (tests replace it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # pragma: no cover - logging must never break the command
+            self.handleError(record)
+
+
+_handler = _StderrHandler()
+_handler.setFormatter(logging.Formatter("runtrack: %(levelname)s: %(message)s"))
+
+
+def _setup_logging(*, debug: bool, quiet: bool) -> None:
+    root = logging.getLogger("runtrack")
+    if _handler not in root.handlers:
+        root.addHandler(_handler)
+    root.setLevel(logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING)
+    root.propagate = debug
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(f"runtrack: {message}\n")
+
+
+# --------------------------------------------------------------------------- the parser
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    return 0 if text.strip() == "0" else _positive_int(text)
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    default = False if top else argparse.SUPPRESS
+    parser.add_argument("-q", "--quiet", action="store_true", default=default, help="no progress or notices")
+    parser.add_argument("--debug", action="store_true", default=default, help="tracebacks and debug logging")
+
+
+def _config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", metavar="FILE", help="configuration file (default: $RUNTRACK_CONFIG, then ./runtrack.toml)"
+    )
+    parser.add_argument(
+        "--source", action="append", default=[], metavar="NAME", help="only this configured source (repeatable)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="runtrack",
+        description="Read runs from Label Studio, LangSmith, Foundry (and any adapter plugin) into one model.",
+        epilog="Exit codes: 0 ok, 1 partial failure, 2 usage or configuration error, 130 interrupted. "
+        "Documentation: docs/cli.md",
+    )
+    parser.add_argument("--version", action="version", version=f"runtrack {__version__}")
+    _common(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("adapters", help="list adapters: name, version, origin; and plugins that failed to load")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    _common(p, top=False)
+
+    p = sub.add_parser(
+        "runs",
+        help="list the runs of one adapter",
+        description="List runs of one adapter. Options not given fall back to the vendor SDK's environment "
+        "variables (e.g. LANGSMITH_API_KEY). A --scope key given several times lists each value in turn.",
+    )
+    p.add_argument("adapter", metavar="ADAPTER", help="adapter name (see `runtrack adapters`)")
+    p.add_argument("--scope", action="append", type=_key_value, default=[], metavar="KEY=VALUE")
+    p.add_argument(
+        "--option",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="adapter option such as base_url=...; repeat a key for a list",
+    )
+    p.add_argument("--api-key-env", metavar="NAME", help="read api_key from this environment variable")
+    p.add_argument("--max-items", type=_non_negative_int, metavar="N")
+    p.add_argument("--page-size", type=_positive_int, metavar="N")
+    p.add_argument("--cursor", help="resume a listing from a cursor (printed with listing errors)")
+    p.add_argument("--format", choices=RUN_FORMATS, default="table")
+    _common(p, top=False)
+
+    p = sub.add_parser("report", help="one report over every configured source")
+    _config_args(p)
+    p.add_argument("--since", metavar="DATE", help="only runs created since DATE (2024-05-01, ISO datetime, or 7d)")
+    p.add_argument("--stuck-after", metavar="DURATION", help="RUNNING/QUEUED longer than this is stuck (e.g. 6h)")
+    p.add_argument("--top-errors", type=_non_negative_int, metavar="N", help="most frequent errors per source")
+    p.add_argument("--group-by", action="append", metavar="KEY", help="rows per value of this Run.scope key")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    _common(p, top=False)
+
+    p = sub.add_parser("export", help="export every configured source to JSON Lines, resumably")
+    _config_args(p)
+    p.add_argument("-o", "--output", required=True, metavar="FILE.jsonl")
+    p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start over")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _common(p, top=False)
+
+    sub.add_parser("demo", help="a report over built-in fake platforms (arguments go to the demo)", add_help=False)
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_adapters(args: argparse.Namespace) -> int:
+    registry = plugins.adapter_registry()
+    failures = plugins.plugin_failures()
+    adapters = [
+        {
+            "name": info.name,
+            "version": info.version,
+            "plugin": info.plugin,
+            "distribution": info.distribution,
+            "class": f"{info.cls.__module__}.{info.cls.__qualname__}",
+        }
+        for info in sorted(registry.values(), key=lambda i: i.name)
+    ]
+    failed = [{"plugin": f.name, "distribution": f.distribution, "error": f.error} for f in failures]
+    if args.format == "json":
+        sys.stdout.write(json.dumps({"adapters": adapters, "failures": failed}, indent=2) + "\n")
+    else:
+        rows = [
+            [
+                str(a["name"]),
+                a["version"] or "",
+                f"{a['distribution']} (plugin {a['plugin']})" if a["distribution"] else f"plugin {a['plugin']}",
+                str(a["class"]),
+            ]
+            for a in adapters
+        ]
+        sys.stdout.write(text_table(("NAME", "VERSION", "ORIGIN", "CLASS"), rows) + "\n")
+        if failed:
+            rows = [[str(f["plugin"]), f["distribution"] or "", str(f["error"])] for f in failed]
+            sys.stdout.write("\nPlugins that failed to load\n" + text_table(("PLUGIN", "ORIGIN", "ERROR"), rows) + "\n")
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _grouped(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    return grouped
+
+
+def _scope_value(text: str) -> Any:
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    options: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in _grouped(args.option).items()}
+    if "api_key" in options:
+        raise UsageError(
+            "--option api_key=... is refused (it would show in the shell history and process list): "
+            "set the adapter's environment variable, or name one with --api-key-env"
+        )
+    if args.api_key_env:
+        value = os.environ.get(args.api_key_env)
+        if not value:
+            raise UsageError(f"--api-key-env: the environment variable {args.api_key_env} is not set or empty")
+        options["api_key"] = value
+    axes = [[(k, _scope_value(v)) for v in values] for k, values in _grouped(args.scope).items()]
+    scopes = [dict(combo) for combo in itertools.product(*axes)]
+    if args.cursor and len(scopes) > 1:
+        raise UsageError("--cursor resumes one listing: give each --scope key once")
+    adapter = plugins.connect(args.adapter, **options)
+    writer = run_writer(args.format, sys.stdout)
+    progress = Progress.for_stderr(quiet=args.quiet)
+    failed = False
+    try:
+        with adapter:
+            for scope in scopes:
+                progress.start(f"{args.adapter} {scope_label(scope)}")
+                try:
+                    it = adapter.runs(max_items=args.max_items, page_size=args.page_size, cursor=args.cursor, **scope)
+                    for page in it.pages():
+                        progress.advance(writer.write(page.items))
+                except RuntrackError as exc:
+                    progress.finish(failed=True)
+                    if args.debug:
+                        traceback.print_exc()
+                    _err(f"error: {describe_failure(exc)}")
+                    failed = True
+                else:
+                    progress.finish()
+    finally:
+        writer.close()
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _load(args: argparse.Namespace, now: datetime) -> Config:
+    path = find_config(args.config)
+    registry = plugins.adapter_registry()
+    unavailable = {f.name: f.error for f in plugins.plugin_failures() if f.name not in registry}
+    config = load_config(path, adapters={n: i.cls for n, i in registry.items()}, unavailable=unavailable, now=now)
+    return config.select(args.source)
+
+
+def _settings(args: argparse.Namespace, config: Config, now: datetime) -> ReportSettings:
+    opts = config.report
+    try:
+        since = parse_since(args.since, now, "--since") if args.since else opts.since
+        stuck_after = parse_duration(args.stuck_after, "--stuck-after") if args.stuck_after else opts.stuck_after
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return ReportSettings(
+        now=now,
+        since=since,
+        stuck_after=stuck_after,
+        top_errors=opts.top_errors if args.top_errors is None else args.top_errors,
+        group_by=tuple(args.group_by) if args.group_by else opts.group_by,
+    )
+
+
+def cmd_report(args: argparse.Namespace, now: datetime) -> int:
+    config = _load(args, now)
+    settings = _settings(args, config, now)
+    results = read_sources(config.sources, settings, progress=Progress.for_stderr(quiet=args.quiet), debug=args.debug)
+    report = build(results, settings)
+    text = render(report, args.format)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--output: cannot write {args.output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    for src in report.sources:
+        for error in src.errors:
+            _err(f"source {src.name!r} failed: {error}")
+    return EXIT_OK if report.ok else EXIT_PARTIAL
+
+
+def cmd_export(args: argparse.Namespace, now: datetime) -> int:
+    config = _load(args, now)
+    output = Path(args.output)
+
+    def on_failure(listing: str, exc: BaseException) -> None:
+        if args.debug:
+            traceback.print_exception(type(exc), exc, exc.__traceback__)
+
+    try:
+        result = export(
+            config,
+            output,
+            restart=args.restart,
+            overwrite=args.overwrite,
+            progress=Progress.for_stderr(quiet=args.quiet),
+            on_failure=on_failure,
+        )
+    except KeyboardInterrupt:
+        _err(f"interrupted; the checkpoint {checkpoint_path(output)} is intact: run the same command to resume")
+        return EXIT_INTERRUPTED
+    for listing, error in result.failures:
+        _err(f"listing {listing!r} failed: {error}")
+    if not result.complete:
+        _err(
+            f"export incomplete ({result.total} runs in {output}); run the same command again to resume from "
+            f"{checkpoint_path(output)}"
+        )
+        return EXIT_PARTIAL
+    if not args.quiet:
+        resumed = " (resumed)" if result.resumed else ""
+        _err(f"exported {result.total} runs to {output}{resumed}; {result.written} written by this run")
+    return EXIT_OK
+
+
+def cmd_demo(argv: list[str]) -> int:
+    try:
+        demo = importlib.import_module("runtrack.demo")
+    except ModuleNotFoundError as exc:
+        if exc.name != "runtrack.demo":
+            raise
+        raise UsageError("the demo is not available in this installation (module runtrack.demo is missing)") from None
+    code = demo.main(argv)
+    return int(code or 0)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: Sequence[str] | None = None, *, now: datetime | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code. ``now`` is for tests."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(args_list)
+        if args.command != "demo" and extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as exc:  # --help, --version, and usage errors (argparse prints them)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    debug, quiet = bool(getattr(args, "debug", False)), bool(getattr(args, "quiet", False))
+    args.debug, args.quiet = debug, quiet
+    _setup_logging(debug=debug, quiet=quiet)
+    when = now or datetime.now(timezone.utc)
+    try:
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        if args.command == "demo":
+            return cmd_demo(extra)
+        if args.command == "adapters":
+            return cmd_adapters(args)
+        if args.command == "runs":
+            return cmd_runs(args)
+        if args.command == "report":
+            return cmd_report(args, when)
+        return cmd_export(args, when)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_INTERRUPTED
+    except (UsageError, ConfigurationError) as exc:
+        if debug:
+            traceback.print_exc()
+        _err(f"error: {exc}")
+        return EXIT_USAGE
+    except RuntrackError as exc:
+        if debug:
+            traceback.print_exc()
+        _err(f"error: {exc}")
+        return EXIT_PARTIAL
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PARTIAL
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        _err(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        return EXIT_PARTIAL
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe (``runtrack runs ... | head``), keep Python from complaining at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

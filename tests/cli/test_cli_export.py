@@ -1,0 +1,163 @@
+"""`runtrack export`: lossless JSON Lines, checkpoints, and resumes without duplicates after errors and crashes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+import runtrack
+from runtrack import export as export_module
+
+from .conftest import BASE, BASE2, KEY, Result, expected_runs, mock_box, page_match
+
+Cli = Callable[..., Result]
+
+
+def everything() -> list[runtrack.Run]:
+    return expected_runs("a") + expected_runs("b") + expected_runs("c", BASE2)
+
+
+def read(path: Path) -> list[runtrack.Run]:
+    with path.open(encoding="utf-8") as fp:
+        return list(runtrack.read_jsonl(fp, source=str(path)))
+
+
+def checkpoint(out: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((out.parent / (out.name + ".checkpoint.json")).read_text())
+    return data
+
+
+def test_full_export_round_trips(cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path) -> None:
+    mock_box(mocked, "a")
+    mock_box(mocked, "b")
+    mock_box(mocked, "c", BASE2)
+    out = tmp_path / "runs.jsonl"
+    res = cli("export", "--config", str(config_file), "-o", str(out))
+    assert res.code == 0, res
+    assert read(out) == everything()
+    assert not (tmp_path / "runs.jsonl.checkpoint.json").exists()  # a complete export leaves no checkpoint
+    assert "exported 13 runs" in res.err and KEY not in out.read_text()
+    again = cli("export", "--config", str(config_file), "-o", str(out))
+    assert again.code == 2 and "--overwrite" in again.err  # never silently appended to or replaced
+
+
+def test_resume_after_a_server_error(
+    cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    mock_box(mocked, "a")
+    mock_box(mocked, "b", fail_at=2)  # 503 after retries on b's second page
+    mock_box(mocked, "c", BASE2)
+    out = tmp_path / "runs.jsonl"
+    res = cli("export", "--config", str(config_file), "-o", str(out))
+    assert res.code == 1, res
+    assert "listing 'alpha box=b' failed" in res.err and "run the same command again" in res.err
+    state = checkpoint(out)
+    units = {u["key"]: u for u in state["units"]}
+    assert units["alpha box=a"]["done"] and units["beta box=c"]["done"]  # the other listings went on
+    assert not units["alpha box=b"]["done"] and units["alpha box=b"]["runs"] == 2
+    assert state["offset"] == out.stat().st_size
+
+    mocked.reset()
+    mock_box(mocked, "b")
+    res = cli("export", "--config", str(config_file), "-o", str(out))
+    assert res.code == 0, res
+    assert [c.request.url.split("?")[1] for c in mocked.calls] == ["offset=2&limit=2"]  # only what was missing
+    runs = read(out)
+    assert sorted(r.uid for r in runs) == sorted(r.uid for r in everything())  # every run exactly once
+    assert len({r.uid for r in runs}) == len(runs)
+    assert {r.uid: r for r in runs} == {r.uid: r for r in everything()}
+
+
+def test_ctrl_c_exits_130_and_resumes(
+    cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    def interrupt(request: Any) -> Any:
+        raise KeyboardInterrupt
+
+    mock_box(mocked, "a")
+    mocked.add_callback(responses.GET, f"{BASE}/boxes/b/runs", callback=interrupt, match=[page_match(0)])
+    out = tmp_path / "runs.jsonl"
+    res = cli("export", "--config", str(config_file), "-o", str(out))
+    assert res.code == 130 and "checkpoint" in res.err and "intact" in res.err
+    assert read(out) == expected_runs("a")
+
+    mocked.reset()
+    mock_box(mocked, "b")
+    mock_box(mocked, "c", BASE2)
+    res = cli("export", "--config", str(config_file), "-o", str(out))
+    assert res.code == 0, res
+    assert read(out) == everything()
+
+
+def test_crash_between_write_and_checkpoint_leaves_no_duplicates(
+    cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page reached the disk but its checkpoint did not (power loss): the resume truncates and re-fetches it."""
+    for box in "ab":
+        mock_box(mocked, box)
+    mock_box(mocked, "c", BASE2)
+    out = tmp_path / "runs.jsonl"
+    real_save = export_module._Checkpoint.save
+    calls = {"n": 0}
+
+    def dying_save(self: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 4:  # initial save, a page 1, a page 2, then dies before saving a's third page
+            raise SystemExit("power loss")
+        real_save(self)
+
+    monkeypatch.setattr(export_module._Checkpoint, "save", dying_save)
+    with pytest.raises(SystemExit):
+        cli("export", "--config", str(config_file), "-o", str(out))
+    assert len(read(out)) == 5  # a-4 is in the file, its checkpoint is not
+    assert checkpoint(out)["offset"] < out.stat().st_size
+    with out.open("a") as fp:
+        fp.write('{"half a li')  # and a torn write after it
+
+    monkeypatch.setattr(export_module._Checkpoint, "save", real_save)
+    res = cli("export", "--config", str(config_file), "-o", str(out))
+    assert res.code == 0, res
+    assert read(out) == everything()
+
+
+def test_changed_configuration_is_refused(
+    cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    mock_box(mocked, "a")
+    mock_box(mocked, "b", fail_at=0, status=500)
+    mock_box(mocked, "c", BASE2)
+    out = tmp_path / "runs.jsonl"
+    assert cli("export", "--config", str(config_file), "-o", str(out)).code == 1
+    config_file.write_text(config_file.read_text().replace('team = "red"', 'team = "blue"'))
+    res = cli("export", "--config", str(config_file), "-o", str(out))
+    assert res.code == 2 and "changed" in res.err and "--restart" in res.err
+    mocked.reset()
+    for box in "ab":
+        mock_box(mocked, box)
+    mock_box(mocked, "c", BASE2)
+    res = cli("export", "--config", str(config_file), "-o", str(out), "--restart")
+    assert res.code == 0, res
+    assert read(out) == everything()
+
+
+def test_tampered_output_is_refused(
+    cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    mock_box(mocked, "a")
+    mock_box(mocked, "b", fail_at=0, status=500)
+    mock_box(mocked, "c", BASE2)
+    out = tmp_path / "runs.jsonl"
+    assert cli("export", "--config", str(config_file), "-o", str(out)).code == 1
+    out.write_text("")
+    res = cli("export", "--config", str(config_file), "-o", str(out))
+    assert res.code == 2 and "shorter" in res.err
+
+
+def test_output_directory_must_exist(cli: Cli, config_file: Path, tmp_path: Path) -> None:
+    res = cli("export", "--config", str(config_file), "-o", str(tmp_path / "nope" / "runs.jsonl"))
+    assert res.code == 2 and "does not exist" in res.err
