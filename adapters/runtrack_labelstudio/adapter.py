@@ -6,7 +6,7 @@ from typing import Any, ClassVar, cast
 
 import requests
 
-from runtrack.adapter import Adapter, common_options
+from runtrack.adapter import Adapter, Option, common_options
 from runtrack.errors import ConfigurationError, PayloadError
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.model import Run
@@ -23,6 +23,14 @@ __all__ = ["LabelStudioAdapter"]
 #: ``project_subset`` values the runs filter documents (``Custom`` exists for created runs only).
 PROJECT_SUBSETS = ("All", "HasGT", "Sample", "Custom")
 SCOPE_KEYWORDS = ("prompt_id", "version_id", "project", "project_subset")
+MAX_CONCURRENCY = 16
+
+
+def _concurrency(value: Any) -> int:
+    number = int(value)
+    if not 1 <= number <= MAX_CONCURRENCY:
+        raise ValueError(f"must be between 1 and {MAX_CONCURRENCY}")
+    return number
 
 
 def _container(item: Any) -> dict[str, Any]:
@@ -49,13 +57,21 @@ class LabelStudioAdapter(Adapter):
     """Label Studio. ``runs()`` lists Prompts inference runs (kind ``prompt_inference_run``); scope keywords:
     ``prompt_id``, ``version_id``, ``project``, ``project_subset``. Without ``prompt_id`` (and ``version_id``)
     every prompt and version the key can see is walked, with ``project``/``project_subset`` sent to every runs
-    request. ML backends: :meth:`ml_backends`, :meth:`ml_backend`, :meth:`train_ml_backend`,
-    :meth:`ml_backend_versions`.
+    request; option ``concurrency`` lists that many prompts (or versions of one prompt) at once.
+    ML backends: :meth:`ml_backends`, :meth:`ml_backend`, :meth:`train_ml_backend`, :meth:`ml_backend_versions`.
     """
 
     name: ClassVar[str] = "labelstudio"
     kind: ClassVar[str] = KIND
-    options = common_options(base_url_env=("LABEL_STUDIO_URL",), api_key_env=("LABEL_STUDIO_API_KEY",))
+    options = (
+        *common_options(base_url_env=("LABEL_STUDIO_URL",), api_key_env=("LABEL_STUDIO_API_KEY",)),
+        Option(
+            name="concurrency",
+            default=1,
+            parse=_concurrency,
+            help=f"prompts (or versions) listed at once when runs() fans out, 1 to {MAX_CONCURRENCY}",
+        ),
+    )
 
     def make_auth(self) -> HeaderAuth | PersonalAccessTokenAuth:
         return make_auth(
@@ -119,13 +135,18 @@ class LabelStudioAdapter(Adapter):
                 _container,
                 key=_cid,
             )
-            return FanOut(prompts, lambda prompt: self._prompt_runs(_cid(prompt), filters), container_id=_cid)
+            return FanOut(
+                prompts,
+                lambda prompt: self._prompt_runs(_cid(prompt), filters),
+                container_id=_cid,
+                concurrency=self.config["concurrency"],
+            )
         prompt = _id_text("prompt_id", prompt_id)
         if version_id is None:
-            return self._prompt_runs(prompt, filters)
+            return self._prompt_runs(prompt, filters, concurrency=self.config["concurrency"])
         return self._version_runs(prompt, _id_text("version_id", version_id), filters)
 
-    def _prompt_runs(self, prompt: str, filters: dict[str, Any]) -> Listing[Run]:
+    def _prompt_runs(self, prompt: str, filters: dict[str, Any], *, concurrency: int = 1) -> Listing[Run]:
         versions = HttpListing(
             self.transport.json,
             Request(path=f"api/prompts/{prompt}/versions"),
@@ -133,7 +154,12 @@ class LabelStudioAdapter(Adapter):
             _container,
             key=_cid,
         )
-        return FanOut(versions, lambda version: self._version_runs(prompt, _cid(version), filters), container_id=_cid)
+        return FanOut(
+            versions,
+            lambda version: self._version_runs(prompt, _cid(version), filters),
+            container_id=_cid,
+            concurrency=concurrency,
+        )
 
     def _version_runs(self, prompt: str, version: str, filters: dict[str, Any]) -> Listing[Run]:
         return HttpListing(

@@ -15,6 +15,7 @@ from runtrack.model import Actor, Metric, Run, RunStatus, make_uid
 __all__ = ["KIND", "STATUS", "make_run_parser", "parse_actor"]
 
 PLATFORM = "labelstudio"
+ACTOR_CACHE = 1024
 #: ``Run.kind`` of Prompts inference runs.
 KIND = "prompt_inference_run"
 
@@ -63,6 +64,27 @@ def _id(value: Any) -> str | None:
 def make_run_parser(instance: str, prompt_id: str | None = None, version_id: str | None = None) -> Callable[[Any], Run]:
     """The mapping of one ``ModelRun`` item. ``prompt_id``/``version_id`` fill the scope when the item lacks
     ``parent_model``/``model_version`` (servers before SDK 2.1.1 omit ``model_version``)."""
+    actors: dict[Any, Actor | None] = {}  # few users create many runs; Actor is frozen, so share it
+
+    def actor(value: Any) -> Actor | None:
+        kind = type(value)
+        if kind is dict:
+            uid = value.get("id")
+            key: Any = (type(uid), uid, value.get("username"), value.get("email"))
+        elif kind is int or kind is str:
+            key = (kind, value)
+        else:
+            return parse_actor(value)
+        try:
+            return actors[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable id: let parse_actor handle it
+            return parse_actor(value)
+        if len(actors) >= ACTOR_CACHE:
+            actors.clear()
+        found = actors[key] = parse_actor(value)
+        return found
 
     def parse_run(item: Any) -> Run:
         if not isinstance(item, dict):
@@ -108,7 +130,7 @@ def make_run_parser(instance: str, prompt_id: str | None = None, version_id: str
             created_at=parse_datetime(item.get("created_at"), "$.created_at"),
             started_at=parse_datetime(item.get("triggered_at"), "$.triggered_at"),
             ended_at=parse_datetime(item.get("completed_at"), "$.completed_at"),
-            created_by=parse_actor(item.get("created_by")),
+            created_by=actor(item.get("created_by")),
             parent_uid=None if source is None else make_uid(PLATFORM, instance, KIND, str(source)),
             scope=scope,
             metrics=metrics,

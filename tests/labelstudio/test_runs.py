@@ -98,6 +98,20 @@ def test_null_creator_missing_counters_and_a_re_evaluation() -> None:
     assert run.parent_uid == parse(run_item(42)).uid
 
 
+def test_creators_are_shared_but_never_confused() -> None:
+    parse_one = make_run_parser("ls.example.test", "11", "23")
+    a, b = parse_one(run_item(1)), parse_one(run_item(2))
+    assert a.created_by is b.created_by  # one Actor per user, not per run
+    assert parse_one(run_item(3, created_by=1)).created_by == runtrack.Actor(id="1")
+    assert parse_one(run_item(4, created_by="1")).created_by == runtrack.Actor(id="1")
+    with pytest.raises(runtrack.PayloadError):
+        parse_one(run_item(5, created_by=True))  # equal to 1 as a dict key, still not a user id
+    with pytest.raises(runtrack.PayloadError):
+        parse_one(run_item(6, created_by=1.0))
+    other = parse_one(run_item(7, created_by={"id": 4, "username": "bo", "email": None}))
+    assert other.created_by == runtrack.Actor(id="4", username="bo")
+
+
 def test_naive_and_offset_timestamps_become_utc() -> None:
     run = parse(run_item(1, created_at="2025-03-02T10:15:04", completed_at="2025-03-02T12:19:41+02:00"))
     assert run.created_at == datetime(2025, 3, 2, 10, 15, 4, tzinfo=timezone.utc)
@@ -186,6 +200,19 @@ def test_fan_out_over_a_plain_prompt_array(legacy: LabelStudioAdapter) -> None:
         ("3", "11", "24"),
     ]
     assert all(r.scope["project"] == "7" for r in runs)
+
+
+@responses.activate
+@pytest.mark.parametrize("scope", [{}, {"prompt_id": 11}])
+def test_concurrent_fan_out_keeps_order_and_cursors(scope: dict[str, Any]) -> None:
+    responses.get(PROMPTS, json=[{"id": 11}, {"id": 12}])
+    add_tree()
+    sequential = LabelStudioAdapter(base_url=BASE, api_key="0" * 40, environ={})
+    parallel = LabelStudioAdapter(base_url=BASE, api_key="0" * 40, environ={}, concurrency=4)
+    pages = [(p.cursor, p.next_cursor, [r.uid for r in p.items]) for p in sequential.runs(**scope).pages()]
+    assert [(p.cursor, p.next_cursor, [r.uid for r in p.items]) for p in parallel.runs(**scope).pages()] == pages
+    with pytest.raises(runtrack.ConfigurationError, match="concurrency"):
+        LabelStudioAdapter(base_url=BASE, api_key="0" * 40, environ={}, concurrency=0)
 
 
 @responses.activate
