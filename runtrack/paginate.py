@@ -147,8 +147,10 @@ def decode_cursor(cursor: str, *, listing: str) -> State:
 class Strategy(Protocol):
     """Decides requests and the end of a listing; pure functions of the previous response, no I/O."""
 
-    #: Whether items may shift between pages (offset paging): the loop then drops duplicates by key.
-    may_drift: bool
+    @property
+    def may_drift(self) -> bool:
+        """Whether items may shift between pages (offset paging): the loop then drops duplicates by key."""
+        ...
 
     def request(self, base: Request, state: State, page_size: int | None) -> Request:
         """The request for the page at ``state`` (None: the first page)."""
