@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from .convert import format_datetime
 
-__all__ = ["fmt_cost", "fmt_datetime", "fmt_duration", "fmt_rate", "markdown_table", "text_table"]
+__all__ = ["clip", "fmt_cost", "fmt_datetime", "fmt_duration", "fmt_rate", "markdown_table", "text_table"]
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] = ()) -> str:
@@ -30,7 +30,9 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Seq
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    for char in "\\|`<":
+        text = text.replace(char, "\\" + char)
+    return text.replace("\r", " ").replace("\n", " ")
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] = ()) -> str:
@@ -63,8 +65,21 @@ def fmt_rate(rate: float | None) -> str:
     return "" if rate is None else f"{rate * 100:.1f}%"
 
 
-def fmt_cost(cost: Mapping[str, Decimal]) -> str:
-    return " + ".join(f"{amount} {currency}" for currency, amount in sorted(cost.items()))
+def fmt_cost(cost: Mapping[str, Decimal], places: int = 4) -> str:
+    """``0.4075 USD + 1.00 EUR``: at most ``places`` decimals for display (JSON and CSV keep exact sums)."""
+    step = Decimal(1).scaleb(-places)
+    parts = []
+    for currency, amount in sorted(cost.items()):
+        exponent = amount.as_tuple().exponent
+        shown = amount.quantize(step) if isinstance(exponent, int) and exponent < -places else amount
+        parts.append(f"{shown} {currency}")
+    return " + ".join(parts)
+
+
+def clip(text: str, limit: int = 100) -> str:
+    """One line of at most ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def fmt_datetime(value: datetime | None) -> str:

@@ -8,6 +8,7 @@ intact). Errors print one line on stderr; ``--debug`` adds tracebacks. See docs/
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import itertools
 import json
@@ -15,7 +16,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 from . import plugins
 from ._tables import text_table
 from ._version import __version__
-from .config import Config, find_config, load_config, parse_duration, parse_since
+from .config import Config, find_config, load_config, parse_duration, parse_since, scope_keywords, suggest
 from .errors import ConfigurationError, RuntrackError
 from .export import checkpoint_path, export
 from .progress import Progress
@@ -59,12 +60,20 @@ _handler = _StderrHandler()
 _handler.setFormatter(logging.Formatter("runtrack: %(levelname)s: %(message)s"))
 
 
-def _setup_logging(*, debug: bool, quiet: bool) -> None:
-    root = logging.getLogger("runtrack")
-    if _handler not in root.handlers:
-        root.addHandler(_handler)
-    root.setLevel(logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING)
-    root.propagate = debug
+@contextlib.contextmanager
+def _logging(*, debug: bool, quiet: bool) -> Iterator[None]:
+    """runtrack's log lines on stderr while a command runs; the logger is restored afterwards (library use)."""
+    logger = logging.getLogger("runtrack")
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(_handler)
+    logger.setLevel(logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(_handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
 
 
 def _err(message: str) -> None:
@@ -233,6 +242,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.cursor and len(scopes) > 1:
         raise UsageError("--cursor resumes one listing: give each --scope key once")
     adapter = plugins.connect(args.adapter, **options)
+    valid = scope_keywords(type(adapter))
+    unknown = sorted({k for scope in scopes for k in scope} - valid) if valid is not None else []
+    if unknown:
+        adapter.close()
+        raise UsageError(
+            f"--scope {unknown[0]}: unknown scope keyword for adapter {args.adapter!r}"
+            + suggest(unknown[0], valid or ())
+        )
     writer = run_writer(args.format, sys.stdout)
     progress = Progress.for_stderr(quiet=args.quiet)
     failed = False
@@ -360,8 +377,12 @@ def main(argv: Sequence[str] | None = None, *, now: datetime | None = None) -> i
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     debug, quiet = bool(getattr(args, "debug", False)), bool(getattr(args, "quiet", False))
     args.debug, args.quiet = debug, quiet
-    _setup_logging(debug=debug, quiet=quiet)
-    when = now or datetime.now(timezone.utc)
+    with _logging(debug=debug, quiet=quiet):
+        return _dispatch(parser, args, extra, now or datetime.now(timezone.utc))
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str], when: datetime) -> int:
+    debug = args.debug
     try:
         if args.command is None:
             parser.print_help(sys.stderr)

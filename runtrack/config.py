@@ -51,6 +51,8 @@ __all__ = [
     "parse_config",
     "parse_duration",
     "parse_since",
+    "scope_keywords",
+    "suggest",
 ]
 
 CONFIG_ENV = "RUNTRACK_CONFIG"
@@ -260,14 +262,14 @@ def parse_since(value: Any, now: datetime, key: str = "since") -> datetime:
     )
 
 
-def _suggest(key: str, valid: Iterable[str]) -> str:
+def suggest(key: str, valid: Iterable[str]) -> str:
     valid = sorted(valid)
     close = difflib.get_close_matches(key, valid, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"{hint}; valid: {', '.join(valid) or 'none'}"
 
 
-def _scope_keywords(cls: type[Adapter]) -> frozenset[str] | None:
+def scope_keywords(cls: type[Adapter]) -> frozenset[str] | None:
     """The scope keywords of an adapter's ``listing()``; None when it takes ``**scope`` (cannot be checked)."""
     try:
         params = inspect.signature(cls.listing).parameters.values()
@@ -301,7 +303,7 @@ class _Parser:
     def config(self, data: Mapping[str, Any]) -> Config:
         for key in data:
             if key not in TOP_KEYS:
-                raise self.error(key, "unknown key" + _suggest(key, TOP_KEYS))
+                raise self.error(key, "unknown key" + suggest(key, TOP_KEYS))
         raw_sources = data.get("source")
         if raw_sources is None:
             raise self.error("source", "no [[source]] tables: configure at least one source (see docs/cli.md)")
@@ -326,7 +328,7 @@ class _Parser:
             raise self.error("report", "expected a [report] table")
         for key in raw:
             if key not in REPORT_KEYS:
-                raise self.error(f"report.{key}", "unknown key" + _suggest(key, REPORT_KEYS))
+                raise self.error(f"report.{key}", "unknown key" + suggest(key, REPORT_KEYS))
         kwargs: dict[str, Any] = {}
         for name, parse in (("stuck_after", parse_duration), ("since", lambda v, k: parse_since(v, self.now, k))):
             if name in raw:
@@ -381,7 +383,7 @@ class _Parser:
             if declared is not None and k not in declared:
                 valid = [*SOURCE_KEYS, *(n for n in declared if n not in secret_options)]
                 valid += [f"{n}_env" for n in secret_options if n in declared]
-                raise self.error(path, f"unknown key for adapter {adapter!r}" + _suggest(k, valid))
+                raise self.error(path, f"unknown key for adapter {adapter!r}" + suggest(k, valid))
             if k == "base_url" and isinstance(value, str) and re.match(r"^[a-z+]+://[^/@]*@", value, re.IGNORECASE):
                 raise self.error(path, "credentials in the URL are refused: use api_key_env")
             options[k] = value
@@ -404,7 +406,7 @@ class _Parser:
             return None
         cls = self.adapters.get(adapter)
         if cls is None:
-            raise self.error(key, f"unknown adapter {adapter!r}" + _suggest(adapter, self.adapters))
+            raise self.error(key, f"unknown adapter {adapter!r}" + suggest(adapter, self.adapters))
         return cls
 
     def env_name(self, key: str, value: Any) -> str:
@@ -416,12 +418,12 @@ class _Parser:
     def scopes(self, key: str, raw: Any, cls: type[Adapter] | None) -> tuple[Mapping[str, Any], ...]:
         if not isinstance(raw, dict):
             raise self.error(key, 'expected a table, e.g. scope = { queue_id = ["..."] }')
-        valid = _scope_keywords(cls) if cls is not None else None
+        valid = scope_keywords(cls) if cls is not None else None
         axes: list[list[tuple[str, Any]]] = []
         for k, value in raw.items():
             path = f"{key}.{k}"
             if valid is not None and k not in valid:
-                raise self.error(path, f"unknown scope keyword for adapter {cls.name!r}" + _suggest(k, valid))  # type: ignore[union-attr]
+                raise self.error(path, f"unknown scope keyword for adapter {cls.name!r}" + suggest(k, valid))  # type: ignore[union-attr]
             values = value if isinstance(value, list) else [value]
             if not values:
                 raise self.error(path, "an empty list selects nothing: remove the key to list everything")

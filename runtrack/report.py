@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from ._tables import fmt_cost, fmt_datetime, fmt_duration, fmt_rate, markdown_table, text_table
+from ._tables import clip, fmt_cost, fmt_datetime, fmt_duration, fmt_rate, markdown_table, text_table
 from .model import Metric, ReviewStatus, Run, RunStatus
 
 __all__ = [
@@ -32,11 +32,14 @@ __all__ = [
     "FORMATS",
     "METRIC_COMPLETION_TOKENS",
     "METRIC_CORRECT",
+    "METRIC_INPUT_TOKENS",
+    "METRIC_OUTPUT_TOKENS",
     "METRIC_PREDICTIONS",
     "METRIC_PROMPT_TOKENS",
     "METRIC_TOTAL_COST",
     "METRIC_TOTAL_TOKENS",
     "SCOPE_CURRENCY",
+    "TOKEN_ALIASES",
     "TOKEN_METRICS",
     "Collector",
     "Report",
@@ -63,6 +66,10 @@ METRIC_CORRECT = "correct"
 SCOPE_CURRENCY = "currency"
 DEFAULT_CURRENCY = "USD"
 TOKEN_METRICS = (METRIC_PROMPT_TOKENS, METRIC_COMPLETION_TOKENS, METRIC_TOTAL_TOKENS)
+#: accepted aliases (OpenAI Responses / LangSmith naming), read only when the canonical name is absent
+METRIC_INPUT_TOKENS = "input_tokens"
+METRIC_OUTPUT_TOKENS = "output_tokens"
+TOKEN_ALIASES = {METRIC_PROMPT_TOKENS: METRIC_INPUT_TOKENS, METRIC_COMPLETION_TOKENS: METRIC_OUTPUT_TOKENS}
 
 FORMATS = ("table", "markdown", "json", "csv")
 ALL_SCOPES = "(all)"
@@ -139,6 +146,7 @@ class Stats:
 
     __slots__ = (
         "_sorted",
+        "accuracy_runs",
         "correct",
         "cost",
         "durations",
@@ -159,6 +167,7 @@ class Stats:
         self.stuck = 0
         self.errors: Counter[str] = Counter()
         self.predictions: Metric = 0
+        self.accuracy_runs = 0  #: runs that reported both accuracy counts
         self.correct: Metric = 0
         self.tokens: dict[str, Metric] = {}
         self.cost: dict[str, Decimal] = {}
@@ -196,8 +205,11 @@ class Stats:
         if predictions is not None and correct is not None:
             self.predictions = _add(self.predictions, predictions)
             self.correct = _add(self.correct, correct)
+            self.accuracy_runs += 1
         for name in TOKEN_METRICS:
             value = metrics.get(name)
+            if value is None and name in TOKEN_ALIASES:
+                value = metrics.get(TOKEN_ALIASES[name])
             if value is not None:
                 self.tokens[name] = _add(self.tokens.get(name, 0), value)
         cost = metrics.get(METRIC_TOTAL_COST)
@@ -214,6 +226,7 @@ class Stats:
         self.errors.update(other.errors)
         self.predictions = _add(self.predictions, other.predictions)
         self.correct = _add(self.correct, other.correct)
+        self.accuracy_runs += other.accuracy_runs
         for name, value in other.tokens.items():
             self.tokens[name] = _add(self.tokens.get(name, 0), value)
         for currency, amount in other.cost.items():
@@ -424,8 +437,8 @@ def stats_dict(stats: Stats, top_errors: int) -> dict[str, Any]:
         },
         "stuck": stats.stuck,
         "accuracy": stats.accuracy,
-        "predictions": _number(stats.predictions),
-        "correct": _number(stats.correct),
+        "predictions": _number(stats.predictions) if stats.accuracy_runs else None,
+        "correct": _number(stats.correct) if stats.accuracy_runs else None,
         "tokens": {name.removesuffix("_tokens"): _number(stats.tokens[name]) for name in stats.tokens},
         "cost": {currency: str(amount) for currency, amount in sorted(stats.cost.items())},
         "review": {"pending": stats.pending, "reviewed": stats.reviewed},
@@ -497,8 +510,8 @@ def _csv_row(level: str, src: SourceSummary, label: str, stats: Stats, state: st
         _csv_number(stats.duration_max),
         str(stats.stuck),
         _csv_number(stats.accuracy),
-        _csv_number(stats.predictions) if stats.predictions else "",
-        _csv_number(stats.correct) if stats.predictions else "",
+        _csv_number(stats.predictions) if stats.accuracy_runs else "",
+        _csv_number(stats.correct) if stats.accuracy_runs else "",
         *(_csv_number(stats.tokens.get(name)) for name in TOKEN_METRICS),
         ";".join(str(stats.cost[c]) for c in currencies),
         ";".join(currencies),
@@ -561,7 +574,7 @@ def _sections(report: Report) -> list[tuple[str, Sequence[str], list[list[str]],
             fmt_datetime(src.read_at),
             str(src.read),
             str(src.totals.runs),
-            "; ".join(src.errors),
+            clip("; ".join(src.errors), 160),
         ]
         for src in report.sources
     ]
@@ -592,7 +605,7 @@ def _sections(report: Report) -> list[tuple[str, Sequence[str], list[list[str]],
         ]
         for src, label, st in scoped
     ]
-    errors = [[src.name, str(n), msg] for src in report.sources for msg, n in src.totals.top_errors(s.top_errors)]
+    errors = [[src.name, str(n), clip(msg)] for src in report.sources for msg, n in src.totals.top_errors(s.top_errors)]
     n_status = len(_STATUS_HEADERS)
     sections: list[tuple[str, Sequence[str], list[list[str]], Sequence[bool]]] = [
         ("Sources", _SOURCE_HEADERS, sources, (False, False, False, False, True, True, False)),

@@ -100,3 +100,9 @@ def test_api_key_env_and_unknown_things(
     assert res.code == 2 and "colour" in res.err
     res = cli("runs", "clitest", "--scope", "novalue")
     assert res.code == 2 and "KEY=VALUE" in res.err
+
+
+def test_unknown_scope_keyword_is_a_usage_error(cli: Cli) -> None:
+    res = cli("runs", "clitest", "--option", f"base_url={BASE}", "--scope", "boxx=a")
+    assert res.code == 2
+    assert "--scope boxx: unknown scope keyword for adapter 'clitest' (did you mean 'box'?); valid: box" in res.err

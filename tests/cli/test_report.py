@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -138,7 +139,7 @@ def _markdown_tables(text: str) -> list[list[list[str]]]:
     current: list[list[str]] | None = None
     for line in text.splitlines():
         if line.startswith("|"):
-            cells = [c.strip().replace("\\|", "|") for c in line.strip("|").split(" | ")]
+            cells = [re.sub(r"\\(.)", r"\1", c.strip()) for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
             if current is None:
                 current = []
                 tables.append(current)
@@ -176,3 +177,30 @@ def test_table_rendering(sample: report.Report) -> None:
 def test_unknown_format() -> None:
     with pytest.raises(ValueError, match="valid: table, markdown, json, csv"):
         render(build([], SETTINGS), "yaml")
+
+
+def test_unknown_counts_stay_unknown_and_token_aliases() -> None:
+    base = {"platform": "p", "instance": "i", "kind": "k"}
+    stats = Stats()
+    stats.add(
+        runtrack.Run(native_id="1", metrics={"input_tokens": 7, "output_tokens": 3, "total_tokens": 10}, **base), NOW
+    )
+    stats.add(runtrack.Run(native_id="2", metrics={"prompt_tokens": 1, "input_tokens": 99}, **base), NOW)
+    assert stats.tokens == {"prompt_tokens": 8, "completion_tokens": 3, "total_tokens": 10}  # canonical name wins
+    doc = report.stats_dict(stats, 3)
+    assert doc["predictions"] is None and doc["correct"] is None and doc["accuracy"] is None  # absent, never 0
+    assert doc["cost"] == {} and doc["duration_seconds"]["p50"] is None
+
+
+def test_display_rounds_cost_but_json_and_csv_stay_exact() -> None:
+    result = SourceResult(source="s", adapter="clitest", scope={}, read_at=NOW, finished_at=NOW)
+    cost = {"total_cost": Decimal("0.407538235")}
+    run = runtrack.Run(platform="p", instance="i", kind="k", native_id="1", metrics=cost, error="bad `tick` | <b>")
+    Collector(result, SETTINGS).add([run])
+    rep = build([result], SETTINGS)
+    assert "0.4075 USD" in render(rep, "table")
+    assert json.loads(render(rep, "json"))["sources"][0]["totals"]["cost"] == {"USD": "0.407538235"}
+    assert next(csv.DictReader(io.StringIO(render(rep, "csv"))))["cost"] == "0.407538235"
+    md = render(rep, "markdown")
+    assert r"bad \`tick\` \| \<b>" in md
+    assert _markdown_tables(md)[3][2] == ["s", "1", "bad `tick` | <b>"]
