@@ -28,6 +28,7 @@ ENTERPRISE_ONLY = (
     "answers 404 with its HTML page). ML backends (ml_backends()) work on every edition"
 )
 _TAG = re.compile(r"<[^>]{0,200}>")
+_PROMPT_OBJECT = re.compile(r"/api/prompts/\d+")
 
 
 def _clean(text: str) -> str:
@@ -90,7 +91,7 @@ def describe_error(response: requests.Response) -> ErrorInfo:
     if not isinstance(body, dict):
         return ErrorInfo(message=default_error_message(response))
     message = _json_message(body)
-    if message and response.status_code == 404 and prompts:
+    if message and response.status_code == 404 and _PROMPT_OBJECT.search(path):
         message += " (unknown prompt, version or inference run)"
     code = body.get("code")
     return ErrorInfo(message=message, vendor_code=code if isinstance(code, str) else None)

@@ -231,3 +231,15 @@ def test_secrets_never_show(clock: Clock, caplog: pytest.LogCaptureFixture) -> N
     for text in (str(info.value), repr(src), repr(src.transport.auth), repr(src.config), caplog.text):
         assert pat not in text and access not in text
     assert "***" in str(info.value)
+
+
+@responses.activate
+def test_refresh_and_reads_are_retried_on_transient_errors(clock: Clock, no_sleep: list[float]) -> None:
+    responses.post(REFRESH, body="", status=503)
+    add_refresh(access_token())
+    responses.get(ML_ONE, body="", status=502)
+    responses.get(ML_ONE, json=captured("34_ml_get")["body"])
+    src = LabelStudioAdapter(base_url=BASE, api_key=pat_token(), environ={})
+    assert src.ml_backend(1).id == 1
+    assert [c.response.status_code for c in responses.calls] == [503, 200, 502, 200]
+    assert len(no_sleep) == 2

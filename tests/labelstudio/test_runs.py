@@ -419,3 +419,21 @@ def test_rebase_link(link: str, expected: str) -> None:
 def test_rebase_link_refuses_a_foreign_non_api_url() -> None:
     with pytest.raises(runtrack.PayloadError, match="not a Label Studio API URL"):
         rebase_link("https://evil.example.test/steal?page=2", BASE)
+
+
+@responses.activate
+def test_a_vanished_prompts_page_is_a_clear_error_with_a_cursor(legacy: LabelStudioAdapter) -> None:
+    """Prompts deleted while paging: DRF answers the next page with 404 "Invalid page."; never a silent end."""
+    responses.get(
+        PROMPTS,
+        json={"count": 2, "next": f"{PROMPTS}?page=2", "results": [{"id": 11}]},
+        match=[matchers.query_param_matcher({})],
+    )
+    body = {"id": "x", "status_code": 404, "version": "1.23.2", "detail": "Invalid page.", "exc_info": None}
+    responses.get(PROMPTS, json=body, status=404, match=[matchers.query_param_matcher({"page": "2"})])
+    add_tree()
+    seen: list[str] = []
+    with pytest.raises(runtrack.NotFoundError, match="Invalid page") as info:
+        seen.extend(r.native_id for r in legacy.runs())
+    assert seen == ["1", "2", "3"] and info.value.cursor is not None
+    assert "unknown prompt" not in str(info.value)
