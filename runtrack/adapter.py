@@ -7,6 +7,7 @@ builds its :class:`~runtrack.http.Transport`, and returns a :class:`~runtrack.pa
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -161,8 +162,23 @@ class Adapter:
         ``cursor``)."""
         if page_size is not None and page_size < 1:
             raise ConfigurationError(f"page_size must be >= 1, got {page_size}", platform=self.name)
+        self.check_scope(scope)
         listing = self.listing(page_size=page_size, **scope)
         return RunIterator(listing, name=self.listing_name(scope), cursor=cursor, max_items=max_items)
+
+    def check_scope(self, scope: Mapping[str, Any]) -> None:
+        """Refuse scope keywords :meth:`listing` does not take, naming the ones it does."""
+        params = inspect.signature(self.listing).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return
+        valid = sorted(n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and n != "page_size")
+        unknown = sorted(set(scope) - set(valid))
+        if unknown:
+            raise ConfigurationError(
+                f"unknown scope keyword(s) {', '.join(unknown)} for {self.name} runs(); "
+                f"valid: {', '.join(valid) or 'none'}",
+                platform=self.name,
+            )
 
     def listing_name(self, scope: Mapping[str, Any]) -> str:
         """Identifies a listing inside its cursors, so a cursor cannot resume a different listing."""

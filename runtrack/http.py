@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import collections
 import email.utils
 import logging
 import random
@@ -157,6 +158,8 @@ class RefreshingAuth:
         self._token: str | None = None
         self._expires_at = 0.0
         self._static_secrets = [s.reveal() if isinstance(s, Secret) else s for s in secret_values]
+        # Every token handed out stays redacted (an old one may still echo back in a late error body).
+        self._issued: collections.deque[str] = collections.deque(maxlen=16)
 
     def _valid(self) -> bool:
         return self._token is not None and self._clock() < self._expires_at - self._leeway
@@ -166,6 +169,7 @@ class RefreshingAuth:
             with self._lock:
                 if not self._valid():
                     self._token, self._expires_at = self._obtain()
+                    self._issued.append(self._token)
         return {self._header: f"{self._scheme} {self._token}"}
 
     def refresh(self) -> bool:
@@ -174,7 +178,7 @@ class RefreshingAuth:
         return True
 
     def secrets(self) -> Iterable[str]:
-        return [*self._static_secrets, *([self._token] if self._token else [])]
+        return [*self._static_secrets, *self._issued]
 
     def __repr__(self) -> str:
         return f"RefreshingAuth(header={self._header!r}, cached={self._token is not None})"
@@ -424,7 +428,7 @@ class Transport:
     def _error(self, request: Request, response: requests.Response, info: ErrorInfo, attempts: int) -> RuntrackError:
         status = response.status_code
         cls = info.error_class or _status_class(status)
-        message = info.message or default_error_message(response)
+        message = _excerpt(info.message) if info.message else default_error_message(response)
         text = f"{request.describe()}: HTTP {status}"
         if info.vendor_code:
             text += f" {info.vendor_code}"

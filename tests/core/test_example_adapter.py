@@ -163,3 +163,8 @@ def test_no_io_before_iteration(tracker: TrackerAdapter) -> None:
         it = tracker.runs()
         assert len(mock.calls) == 0
         assert "not started" in repr(it)
+
+
+def test_unknown_scope_keyword_is_a_configuration_error(tracker: TrackerAdapter) -> None:
+    with pytest.raises(runtrack.ConfigurationError, match=r"unknown scope keyword\(s\) bx .*valid: box"):
+        tracker.runs(bx="a")

@@ -283,3 +283,24 @@ def test_sessions_are_per_thread() -> None:
     assert other[0] is not main
     assert t.session is main
     t.close()
+
+
+@responses.activate
+def test_replaced_tokens_stay_redacted() -> None:
+    tokens = iter(["old-token-1111", "new-token-2222"])
+    auth = RefreshingAuth(lambda: (next(tokens), time.time() + 300))
+    responses.get(f"{BASE}/x", status=401, json={"detail": "expired"})
+    responses.get(f"{BASE}/x", status=400, json={"detail": "bad request by old-token-1111 and new-token-2222"})
+    with pytest.raises(runtrack.RequestError) as info:
+        Transport(BASE, platform="demo", auth=auth).get_json("x")
+    assert "old-token-1111" not in str(info.value)
+    assert "new-token-2222" not in str(info.value)
+
+
+@responses.activate
+def test_adapter_error_messages_are_capped() -> None:
+    responses.get(f"{BASE}/x", status=400, json={})
+    t = transport(describe_error=lambda r: ErrorInfo(message="y" * 5000))
+    with pytest.raises(runtrack.RequestError) as info:
+        t.get_json("x")
+    assert len(str(info.value)) < 400
