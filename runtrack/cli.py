@@ -30,7 +30,7 @@ from .export import checkpoint_path, export
 from .progress import Progress
 from .report import FORMATS, ReportSettings, build, render, scope_label
 from .run_formats import RUN_FORMATS, run_writer
-from .sources import describe_failure, read_sources
+from .sources import check_scopes, describe_failure, read_sources
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "main"]
 
@@ -279,7 +279,9 @@ def _load(args: argparse.Namespace, now: datetime) -> Config:
     registry = plugins.adapter_registry()
     unavailable = {f.name: f.error for f in plugins.plugin_failures() if f.name not in registry}
     config = load_config(path, adapters={n: i.cls for n, i in registry.items()}, unavailable=unavailable, now=now)
-    return config.select(args.source)
+    config = config.select(args.source)
+    check_scopes(config.sources, file=config.file)
+    return config
 
 
 def _settings(args: argparse.Namespace, config: Config, now: datetime) -> ReportSettings:

@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 
 from .adapter import Adapter
-from .config import SourceSpec
-from .errors import RuntrackError
+from .config import ConfigFileError, SourceSpec
+from .errors import ConfigurationError, RuntrackError
 from .plugins import connect
 from .progress import Progress
 from .report import Collector, ReportSettings, SourceResult, scope_label
 
-__all__ = ["connect_source", "describe_failure", "read_source", "read_sources"]
+__all__ = ["check_scopes", "connect_source", "describe_failure", "read_source", "read_sources"]
 
 log = logging.getLogger("runtrack.sources")
 
@@ -26,6 +26,29 @@ def _utcnow() -> datetime:
 def connect_source(spec: SourceSpec, environ: Mapping[str, str] | None = None) -> Adapter:
     """``runtrack.connect(spec.adapter, ...)`` with the source's options and secrets from the environment."""
     return connect(spec.adapter, **spec.connect_options(environ))
+
+
+def check_scopes(
+    specs: Iterable[SourceSpec], *, file: str | None = None, environ: Mapping[str, str] | None = None
+) -> None:
+    """Before reading anything: build each configured listing (``runs()`` does no I/O) so a scope the adapter
+    rejects is a :class:`ConfigFileError` naming ``source[i].scope``. A source that cannot connect is skipped
+    here; reading it reports the failure."""
+    for spec in specs:
+        try:
+            adapter = connect_source(spec, environ)
+        except Exception:
+            continue
+        with adapter:
+            for scope in spec.scopes:
+                try:
+                    adapter.runs(max_items=spec.max_items, page_size=spec.page_size, **scope)
+                except (ConfigurationError, TypeError, ValueError) as exc:
+                    key = f"{spec.key}.scope" if scope else spec.key
+                    text = exc.message if isinstance(exc, ConfigurationError) else str(exc)
+                    raise ConfigFileError(
+                        f"adapter {spec.adapter!r} rejects {scope_label(scope)}: {text}", file=file, key=key
+                    ) from None
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import responses
 
+import runtrack
 from runtrack.config import (
     ConfigFileError,
     find_config,
@@ -160,3 +162,32 @@ def test_cli_config_errors_exit_2(cli: Cli, tmp_path: Path, monkeypatch: pytest.
             "for adapter 'clitest' (did you mean 'box'?); valid: box"
         )
     assert not (tmp_path / "out.jsonl").exists()
+
+
+class LooseAdapter(ClitestAdapter):
+    """Takes ``**scope`` (its keywords cannot be read from the signature) and rejects unknown ones itself."""
+
+    name = "loose"
+
+    def listing(self, *, page_size: int | None = None, **scope: Any) -> Any:
+        unknown = sorted(set(scope) - {"box"})
+        if unknown:
+            raise runtrack.ConfigurationError(f"unknown scope keyword(s) {', '.join(unknown)}; valid: box")
+        return super().listing(page_size=page_size, **scope)
+
+
+class _LoosePlugin:
+    @runtrack.hookimpl
+    def register_adapters(self, register: Callable[[type[runtrack.Adapter]], None]) -> None:
+        register(LooseAdapter)
+
+
+def test_scope_rejected_by_the_adapter_is_a_config_error(cli: Cli, tmp_path: Path) -> None:
+    runtrack.plugin_manager().register(_LoosePlugin(), name="loose-plugin")
+    path = tmp_path / "c.toml"
+    path.write_text(f'[[source]]\nadapter = "loose"\nbase_url = "{BASE}"\nscope = {{ box = "a", boxx = ["b"] }}\n')
+    with responses.RequestsMock() as mock:  # nothing may be fetched
+        res = cli("report", "--config", str(path))
+        assert len(mock.calls) == 0
+    assert res.code == 2, res
+    assert f"{path}: source[0].scope: adapter 'loose' rejects box=a,boxx=b: unknown scope keyword(s) boxx" in res.err
