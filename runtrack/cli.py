@@ -141,7 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
         "variables (e.g. LANGSMITH_API_KEY). A --scope key given several times lists each value in turn.",
     )
     p.add_argument("adapter", metavar="ADAPTER", help="adapter name (see `runtrack adapters`)")
-    p.add_argument("--scope", action="append", type=_key_value, default=[], metavar="KEY=VALUE")
+    p.add_argument(
+        "--scope",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="scope keyword such as queue_id=...; repeat a key to list several in turn",
+    )
     p.add_argument(
         "--option",
         action="append",
@@ -151,13 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="adapter option such as base_url=...; repeat a key for a list",
     )
     p.add_argument("--api-key-env", metavar="NAME", help="read api_key from this environment variable")
-    p.add_argument("--max-items", type=_non_negative_int, metavar="N")
-    p.add_argument("--page-size", type=_positive_int, metavar="N")
+    p.add_argument("--max-items", type=_non_negative_int, metavar="N", help="stop each listing after N runs")
+    p.add_argument("--page-size", type=_positive_int, metavar="N", help="wire page size (clamped by the adapter)")
     p.add_argument("--cursor", help="resume a listing from a cursor (printed with listing errors)")
     p.add_argument("--format", choices=RUN_FORMATS, default="table")
     _common(p, top=False)
 
-    p = sub.add_parser("report", help="one report over every configured source")
+    p = sub.add_parser(
+        "report",
+        help="one report over every configured source",
+        description="Counts by status, success rate, durations, stuck runs, top errors, accuracy, tokens, cost and "
+        "review backlog per source and scope. A failing source is marked failed; the exit code is then 1.",
+    )
     _config_args(p)
     p.add_argument("--since", metavar="DATE", help="only runs created since DATE (2024-05-01, ISO datetime, or 7d)")
     p.add_argument("--stuck-after", metavar="DURATION", help="RUNNING/QUEUED longer than this is stuck (e.g. 6h)")
@@ -167,7 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     _common(p, top=False)
 
-    p = sub.add_parser("export", help="export every configured source to JSON Lines, resumably")
+    p = sub.add_parser(
+        "export",
+        help="export every configured source to JSON Lines, resumably",
+        description="Lossless JSON Lines export with a checkpoint (FILE.checkpoint.json) after every page: "
+        "after an error or Ctrl-C, run the same command again to resume without duplicates.",
+    )
     _config_args(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE.jsonl")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start over")
