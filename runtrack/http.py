@@ -16,6 +16,7 @@ import collections
 import email.utils
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -481,9 +482,20 @@ def _is_transient(exc: requests.RequestException) -> bool:
 
 
 def _exc_text(exc: BaseException) -> str:
-    # urllib3 errors repeat the pool and URL; keep the root cause, short.
-    text = str(exc)
+    """The root cause of a requests/urllib3 error, without pool and object reprs."""
+    reason: BaseException = exc
+    for _ in range(6):
+        inner = getattr(reason, "reason", None)
+        if not isinstance(inner, BaseException) and reason.args and isinstance(reason.args[0], BaseException):
+            inner = reason.args[0]
+        if not isinstance(inner, BaseException) or inner is reason:
+            break
+        reason = inner
+    text = _OBJECT_REPR.sub("", str(reason))
     return _excerpt(text, 200)
+
+
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>:?\s*")
 
 
 def utcnow() -> datetime:

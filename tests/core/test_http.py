@@ -304,3 +304,18 @@ def test_adapter_error_messages_are_capped() -> None:
     with pytest.raises(runtrack.RequestError) as info:
         t.get_json("x")
     assert len(str(info.value)) < 400
+
+
+def test_connection_errors_are_short_and_say_the_cause() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    t = Transport(f"http://127.0.0.1:{port}", platform="demo", max_retries=0)
+    with pytest.raises(runtrack.NetworkError) as info:
+        t.get_json("api/x")
+    text = str(info.value)
+    assert "Connection refused" in text
+    assert "object at 0x" not in text
+    assert "HTTPConnectionPool" not in text
