@@ -56,6 +56,16 @@ ITEMS_PAGES = cast(
 )
 
 
+MAX_CONCURRENCY = 16
+
+
+def _concurrency(value: Any) -> int:
+    number = int(value)
+    if not 1 <= number <= MAX_CONCURRENCY:
+        raise ValueError(f"must be between 1 and {MAX_CONCURRENCY}")
+    return number
+
+
 def _endpoint(value: Any) -> str:
     text = str(value).strip().lower()
     if text not in ENDPOINTS:
@@ -93,6 +103,12 @@ def _options() -> tuple[Option, ...]:
             help="queue runs endpoint: 'auto' (deprecated /runs, then /items on 404/410), 'runs' or 'items'",
         ),
         Option(name="web_url", help="the LangSmith web app for deep links (derived from base_url by default)"),
+        Option(
+            name="concurrency",
+            default=1,
+            parse=_concurrency,
+            help="queues listed at once when runs() fans out over every queue; pages still come in order",
+        ),
     )
 
 
@@ -148,6 +164,7 @@ class LangSmithAdapter(Adapter):
             self._queues_listing({}, page_size=None),
             lambda queue: self._queue_listing(queue.id, review, archived, page_size),
             container_id=lambda queue: queue.id,
+            concurrency=self.config["concurrency"],
         )
 
     def _scope(self, scope: Mapping[str, Any]) -> tuple[str | None, str | None, bool | None]:

@@ -72,6 +72,23 @@ def test_without_queue_id_every_queue_is_listed_in_turn() -> None:
 
 
 @responses.activate
+def test_concurrent_fan_out_keeps_the_order_and_the_cursors() -> None:
+    add_queues_page(0, [queue(QUEUE, "a"), queue(QUEUE_B, "b"), queue(QUEUE_C, "c")])
+    add_runs_page(QUEUE, 0, [v1_row(0), v1_row(1)], limit=2)
+    add_runs_page(QUEUE, 2, [], limit=2)
+    add_runs_page(QUEUE_B, 0, [v1_row(2)], limit=2)
+    add_runs_page(QUEUE_C, 0, [v1_row(3)], limit=2)
+    sequential = [(p.cursor, [r.uid for r in p.items]) for p in adapter().runs(page_size=2).pages()]
+    concurrent = [(p.cursor, [r.uid for r in p.items]) for p in adapter(concurrency=3).runs(page_size=2).pages()]
+    assert concurrent == sequential and len(sequential) == 4
+
+
+def test_concurrency_is_bounded() -> None:
+    with pytest.raises(runtrack.ConfigurationError, match="between 1 and 16"):
+        adapter(concurrency=0)
+
+
+@responses.activate
 def test_the_queue_listing_pages_with_offset_and_limit() -> None:
     queues = [queue(f"00000000-0000-4000-8000-{i:012d}", f"q{i}") for i in range(150)]
     add_queues_page(0, queues[:100])
