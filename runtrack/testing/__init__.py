@@ -9,7 +9,7 @@ from runtrack.testing._faults import Faults, Injected, ServerErrors
 from runtrack.testing._foundry import FakeFoundry
 from runtrack.testing._labelstudio import FakeLabelStudio
 from runtrack.testing._langsmith import FakeLangSmith
-from runtrack.testing._server import FakeServer, LoggedRequest
+from runtrack.testing._server import FakeServer, LoggedRequest, Request, Response
 
 __all__ = [
     "FakeFoundry",
@@ -19,5 +19,7 @@ __all__ = [
     "Faults",
     "Injected",
     "LoggedRequest",
+    "Request",
+    "Response",
     "ServerErrors",
 ]
