@@ -505,8 +505,9 @@ class FakeLangSmith(FakeServer):
     def _drift(self, queue: _Queue, req: Request) -> None:
         k = self.faults.offset_drift
         if k > 0:
-            self._insert_new(queue, k)
-            self.drift_inserted += k
+            with self._lock:
+                self._insert_new(queue, k)
+                self.drift_inserted += k
             self.faults.note(req.n, "offset_drift", req.method, req.path)
 
     def _add_runs(self, req: Request, m: re.Match[str]) -> Response:

@@ -250,6 +250,10 @@ class FakeServer:
     ) -> None:
         self.stop()
 
+    def __repr__(self) -> str:
+        state = f"{HOST}:{self.port}" if self.running else "stopped"
+        return f"<{type(self).__name__} {state}>"  # never the credentials
+
     def _track(self, conn: socket.socket, add: bool) -> None:
         with self._conns_lock:
             if add:

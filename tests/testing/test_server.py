@@ -101,3 +101,9 @@ def test_same_seed_same_data_and_other_seed_other_data() -> None:
     assert f1.runs_by_studio == f2.runs_by_studio
     l1, l2 = FakeLabelStudio(seed=3), FakeLabelStudio(seed=3)
     assert l1.inference_runs(11, 23) == l2.inference_runs(11, 23) and l1.pat == l2.pat
+
+
+def test_repr_never_shows_credentials() -> None:
+    with FakeLangSmith() as fake:
+        assert repr(fake) == f"<FakeLangSmith 127.0.0.1:{fake.port}>" and fake.api_key not in repr(fake)
+    assert repr(fake) == "<FakeLangSmith stopped>"
