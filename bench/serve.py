@@ -1,0 +1,62 @@
+"""Run one fake vendor server on 127.0.0.1 in its own process, for the benchmarks.
+
+``python bench/serve.py VENDOR --runs N [--containers C] [--latency S]`` renders every run up front (``data.py``),
+prints one JSON line (``base_url``, ``api_key``, ``containers``, ``bytes``, ``render_s``) and serves
+(``fakes.py``) until its standard input closes. A separate process keeps the server's CPU off the client's GIL.
+``--containers`` splits the runs over that many queues / studios / prompt versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+
+from data import foundry_rows, labelstudio_rows, langsmith_rows
+from fakes import BenchServer, describe
+
+from runtrack.testing import Faults
+
+VENDORS = ("langsmith", "foundry", "labelstudio")
+KEYS = {
+    "langsmith": "lsv2_pt_0123456789abcdef0123456789abcdef_0123456789",
+    "foundry": "eyJwbG50ciI6IkJlbmNoIn0.0123456789abcdef",
+    "labelstudio": "0123456789abcdef0123456789abcdef01234567",
+}
+
+
+def build(vendor: str, runs: int, containers: int) -> dict[str, list[bytes]]:
+    """Rows per container: ``runs`` in total, split evenly; container ids in the vendor's own shape."""
+    per = runs // containers
+    rows: dict[str, list[bytes]] = {}
+    for c in range(containers):
+        ident = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bench/{vendor}/{c}"))
+        if vendor == "langsmith":
+            rows[ident] = langsmith_rows(per, seed=c)
+        elif vendor == "foundry":
+            rows[f"ri.models.main.model-studio.{ident}"] = foundry_rows(per, seed=c)
+        else:
+            rows[f"11/{101 + c}"] = labelstudio_rows(per, prompt=11, version=101 + c, seed=c)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("vendor", choices=VENDORS)
+    parser.add_argument("--runs", type=int, required=True, help="runs in total")
+    parser.add_argument("--containers", type=int, default=1, help="queues / studios / prompt versions")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    args = parser.parse_args()
+    t0 = time.perf_counter()
+    rows = build(args.vendor, args.runs, args.containers)
+    server = BenchServer(args.vendor, rows, api_key=KEYS[args.vendor], faults=Faults(latency=args.latency)).start()
+    print(describe(server)[:-1] + f', "render_s": {time.perf_counter() - t0:.2f}}}', flush=True)
+    try:
+        sys.stdin.read()  # serve until the parent closes our stdin (or exits)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
