@@ -156,8 +156,9 @@ def test_offset_drift_repeats_items_across_offset_pages(ls: FakeLangSmith, ls_ht
     seen: list[str] = []
     offset = 0
     while True:
-        page = ls_http.get(f"{ls.base_url}/api/v1/annotation-queues/{queue}/runs",
-                           params={"offset": offset, "limit": 100}).json()
+        page = ls_http.get(
+            f"{ls.base_url}/api/v1/annotation-queues/{queue}/runs", params={"offset": offset, "limit": 100}
+        ).json()
         seen += [row["id"] for row in page]
         if len(page) < 100:
             break

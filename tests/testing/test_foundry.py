@@ -37,8 +37,11 @@ def all_pages(session: requests.Session, url: str, **params: Any) -> tuple[list[
 
 def test_bearer_auth_and_conjure_401(fd: FakeFoundry) -> None:
     url = studio_url(fd, fd.studio_rids[0], "/runs")
-    for headers, name in (({}, "MissingCredentials"), ({"Authorization": "Bearer nope"}, "Default:Unauthorized"),
-                          ({"Authorization": fd.token}, "Default:Unauthorized")):
+    for headers, name in (
+        ({}, "MissingCredentials"),
+        ({"Authorization": "Bearer nope"}, "Default:Unauthorized"),
+        ({"Authorization": fd.token}, "Default:Unauthorized"),
+    ):
         response = requests.get(url, params=PREVIEW, headers=headers)
         assert response.status_code == 401
         assert response.json().keys() == CONJURE_KEYS and response.json()["errorName"] == name
@@ -46,8 +49,14 @@ def test_bearer_auth_and_conjure_401(fd: FakeFoundry) -> None:
 
 def test_preview_true_is_required_on_every_model_studio_call(fd: FakeFoundry, fd_http: requests.Session) -> None:
     rid = fd.studio_rids[0]
-    calls = [("GET", ""), ("GET", "/runs"), ("GET", "/configVersions"), ("GET", "/configVersions/latest"),
-             ("GET", "/configVersions/1"), ("POST", "/launch")]
+    calls = [
+        ("GET", ""),
+        ("GET", "/runs"),
+        ("GET", "/configVersions"),
+        ("GET", "/configVersions/latest"),
+        ("GET", "/configVersions/1"),
+        ("POST", "/launch"),
+    ]
     for method, tail in calls:
         for params in ({}, {"preview": "false"}):
             response = fd_http.request(method, studio_url(fd, rid, tail), params=params)
@@ -145,8 +154,16 @@ def test_config_versions_list_latest_and_get(fd: FakeFoundry, fd_http: requests.
     rid = fd.studio_rids[0]
     versions, bodies = all_pages(fd_http, studio_url(fd, rid, "/configVersions"), pageSize=2)
     assert [v["version"] for v in versions] == [3, 2, 1] and len(bodies) == 2
-    assert {"name", "version", "trainerId", "trainer", "workerConfig", "resources", "createdBy",
-            "createdTime"} <= versions[0].keys()
+    assert {
+        "name",
+        "version",
+        "trainerId",
+        "trainer",
+        "workerConfig",
+        "resources",
+        "createdBy",
+        "createdTime",
+    } <= versions[0].keys()
     latest = fd_http.get(studio_url(fd, rid, "/configVersions/latest"), params=PREVIEW)
     assert latest.json() == versions[0]
     assert fd_http.get(studio_url(fd, rid, "/configVersions/2"), params=PREVIEW).json() == versions[1]
@@ -163,9 +180,14 @@ def test_builds_are_ga_and_report_finish_times(fd: FakeFoundry, fd_http: request
     build = fd_http.get(f"{fd.base_url}/api/v2/orchestration/builds/{done['buildRid']}").json()
     assert build["status"] == "SUCCEEDED" and build["finishedTime"] > done["startedTime"]
     assert build["jobRids"] == [done["jobRid"]]
-    batch = fd_http.post(f"{fd.base_url}/api/v2/orchestration/builds/getBatch",
-                         json=[{"buildRid": done["buildRid"]}, {"buildRid": running["buildRid"]},
-                               {"buildRid": "ri.foundry-build.main.build.missing"}]).json()["data"]
+    batch = fd_http.post(
+        f"{fd.base_url}/api/v2/orchestration/builds/getBatch",
+        json=[
+            {"buildRid": done["buildRid"]},
+            {"buildRid": running["buildRid"]},
+            {"buildRid": "ri.foundry-build.main.build.missing"},
+        ],
+    ).json()["data"]
     assert set(batch) == {done["buildRid"], running["buildRid"]} and "finishedTime" not in batch[running["buildRid"]]
     too_many = [{"buildRid": done["buildRid"]}] * 101
     assert fd_http.post(f"{fd.base_url}/api/v2/orchestration/builds/getBatch", json=too_many).status_code == 400

@@ -111,8 +111,11 @@ def test_prompts_paginated_with_absolute_links(lst_http: requests.Session) -> No
 def test_community_edition_answers_prompts_with_the_html_404(lst_http: requests.Session) -> None:
     with FakeLabelStudio(community=True) as fake:
         lst_http.headers["Authorization"] = f"Token {fake.token}"
-        for method, path in (("GET", "/api/prompts/"), ("GET", "/api/prompts/11/versions"),
-                             ("POST", "/api/prompts/11/versions/23/inference-runs")):
+        for method, path in (
+            ("GET", "/api/prompts/"),
+            ("GET", "/api/prompts/11/versions"),
+            ("POST", "/api/prompts/11/versions/23/inference-runs"),
+        ):
             response = lst_http.request(method, fake.base_url + path, json={"project": 7})
             assert response.status_code == 404
             assert response.headers["Content-Type"] == "text/html; charset=utf-8"
@@ -140,11 +143,17 @@ def test_runs_project_filter_and_shapes(lst: FakeLabelStudio, lst_http: requests
     only = lst_http.get(url, params={"project": 7}).json()
     assert only and all(r["project"] == 7 for r in only) and len(only) < len(every)
     assert lst_http.get(url, params={"project": "x"}).json()["validation_errors"] == {
-        "project": ["Enter a whole number."]}
+        "project": ["Enter a whole number."]
+    }
     runs = [r for (p, v), ids in lst.runs_by_version.items() for r in lst.inference_runs(p, v)]
     statuses = {r["status"] for r in runs}
     assert {"Completed", "Failed", "Pending"} <= statuses and statuses - {
-        "Pending", "InProgress", "Completed", "Failed", "Canceled"}
+        "Pending",
+        "InProgress",
+        "Completed",
+        "Failed",
+        "Canceled",
+    }
     assert all(r["completed_at"] is None and r["triggered_at"] is None for r in runs if r["status"] == "Pending")
     assert all(r["created_at"].endswith("Z") for r in runs)
     assert any(r["created_by"] is None for r in runs) and any(isinstance(r["created_by"], dict) for r in runs)
@@ -155,7 +164,8 @@ def test_create_and_cancel_a_run(lst: FakeLabelStudio, lst_http: requests.Sessio
     url = f"{lst.base_url}/api/prompts/11/versions/23/inference-runs"
     missing = lst_http.post(url, json={})
     assert missing.status_code == 400 and missing.json()["validation_errors"] == {
-        "project": ["This field is required."]}
+        "project": ["This field is required."]
+    }
     created = lst_http.post(url, json={"project": 7, "project_subset": "Sample", "sample_subset_size": 50})
     assert created.status_code == 201
     run = created.json()

@@ -129,16 +129,33 @@ def test_exact_multiple_ends_with_an_empty_page(ls_http: requests.Session) -> No
 def test_limit_above_100_is_422(ls: FakeLangSmith, ls_http: requests.Session) -> None:
     response = ls_http.get(runs_url(ls, ls.queue_ids[0]), params={"limit": 500})
     assert response.status_code == 422
-    assert response.json() == {"detail": [{"type": "less_than_equal", "loc": ["query", "limit"],
-                                           "msg": "Input should be less than or equal to 100", "input": "500",
-                                           "ctx": {"le": 100}}]}
+    assert response.json() == {
+        "detail": [
+            {
+                "type": "less_than_equal",
+                "loc": ["query", "limit"],
+                "msg": "Input should be less than or equal to 100",
+                "input": "500",
+                "ctx": {"le": 100},
+            }
+        ]
+    }
     assert ls_http.get(runs_url(ls, ls.queue_ids[0]), params={"offset": -1}).status_code == 422
 
 
 def test_rows_look_like_vendor_apis_2_2(ls: FakeLangSmith, ls_http: requests.Session) -> None:
     rows = ls.queue_runs(ls.queue_ids[0]) + ls.queue_runs(ls.queue_ids[1])
-    required = {"id", "name", "run_type", "trace_id", "dotted_order", "status", "session_id", "app_path",
-                "queue_run_id"}
+    required = {
+        "id",
+        "name",
+        "run_type",
+        "trace_id",
+        "dotted_order",
+        "status",
+        "session_id",
+        "app_path",
+        "queue_run_id",
+    }
     assert all(required <= row.keys() for row in rows)
     assert all(NAIVE.match(row["added_at"]) for row in rows)
     starts = [row["start_time"] for row in rows]
@@ -162,8 +179,10 @@ def test_rows_look_like_vendor_apis_2_2(ls: FakeLangSmith, ls_http: requests.Ses
 def test_status_and_archived_filters_partition_the_queue(ls: FakeLangSmith, ls_http: requests.Session) -> None:
     queue = ls.queue_ids[0]
     everything = set(ls.runs_by_queue[queue])
-    parts = {s: {r["id"] for r in all_offset_pages(ls_http, runs_url(ls, queue), status=s)}
-             for s in ("needs_my_review", "needs_others_review", "completed")}
+    parts = {
+        s: {r["id"] for r in all_offset_pages(ls_http, runs_url(ls, queue), status=s)}
+        for s in ("needs_my_review", "needs_others_review", "completed")
+    }
     assert set().union(*parts.values()) == everything
     assert sum(map(len, parts.values())) == len(everything)
     archived = {r["id"] for r in all_offset_pages(ls_http, runs_url(ls, queue), archived="true")}
@@ -233,8 +252,15 @@ def test_items_validation(ls: FakeLangSmith, ls_http: requests.Session) -> None:
 def test_items_backward_returns_the_previous_page(ls: FakeLangSmith, ls_http: requests.Session) -> None:
     url = items_url(ls, ls.queue_ids[0])
     first = ls_http.get(url, params={"status": "needs_my_review", "page_size": "20"}).json()
-    back = ls_http.get(url, params={"status": "needs_my_review", "page_size": "20", "direction": "backward",
-                                    "cursor": first["next_cursor"]}).json()
+    back = ls_http.get(
+        url,
+        params={
+            "status": "needs_my_review",
+            "page_size": "20",
+            "direction": "backward",
+            "cursor": first["next_cursor"],
+        },
+    ).json()
     assert [i["id"] for i in back["items"]] == [i["id"] for i in first["items"]]
     assert back["next_cursor"] is None
 
@@ -243,13 +269,17 @@ def test_thread_items_and_item_type_filter() -> None:
     with FakeLangSmith(queues=1, runs_per_queue=60, threads_per_queue=4) as fake, requests.Session() as s:
         s.headers["X-API-Key"] = fake.api_key
         url = items_url(fake, fake.queue_ids[0])
-        everything = [i for st in ("needs_my_review", "needs_others_review", "archived")
-                      for i in all_items(s, url, status=st)[0]]
+        everything = [
+            i for st in ("needs_my_review", "needs_others_review", "archived") for i in all_items(s, url, status=st)[0]
+        ]
         threads = [i for i in everything if i["item_type"] == "THREAD"]
         assert len(threads) == 4 and all(t["run_id"] is None and t["thread_id"] for t in threads)
         assert len(everything) == 64 == len(fake.items_by_queue[fake.queue_ids[0]])
-        only = [i for st in ("needs_my_review", "needs_others_review", "archived")
-                for i in all_items(s, url, status=st, item_type="THREAD")[0]]
+        only = [
+            i
+            for st in ("needs_my_review", "needs_others_review", "archived")
+            for i in all_items(s, url, status=st, item_type="THREAD")[0]
+        ]
         assert {i["id"] for i in only} == {t["id"] for t in threads}
         assert len(fake.runs_by_queue[fake.queue_ids[0]]) == 60  # threads never show up in .../runs
 
@@ -270,7 +300,7 @@ def test_cursor_is_stable_under_head_inserts(ls: FakeLangSmith, ls_http: request
     during, _ = all_items(ls_http, items_url(ls, queue), status="needs_my_review", page_size=25)
     ids = [i["id"] for i in during]
     assert len(ids) == len(set(ids))
-    assert [i["id"] for i in before] == ids[len(ids) - len(before):]
+    assert [i["id"] for i in before] == ids[len(ids) - len(before) :]
 
 
 # -- run queries (hydration) ----------------------------------------------------------------------
@@ -283,9 +313,13 @@ def test_v2_query_hydrates_item_ids_with_cursor_pages(ls: FakeLangSmith, ls_http
     queue = ls.queue_ids[0]
     items, _ = all_items(ls_http, items_url(ls, queue), status="needs_my_review")
     ids = [i["run_id"] for i in items]
-    body: dict[str, Any] = {"project_ids": ls.project_ids, "ids": ids, "page_size": 40,
-                            "selects": ["ID", "NAME", "STATUS", "START_TIME", "INPUTS", "PROJECT_ID",
-                                        "PARENT_RUN_IDS", "TOTAL_COST"], **WINDOW}
+    body: dict[str, Any] = {
+        "project_ids": ls.project_ids,
+        "ids": ids,
+        "page_size": 40,
+        "selects": ["ID", "NAME", "STATUS", "START_TIME", "INPUTS", "PROJECT_ID", "PARENT_RUN_IDS", "TOTAL_COST"],
+        **WINDOW,
+    }
     got: list[Any] = []
     while True:
         page = ls_http.post(ls.base_url + V2, json=body).json()
@@ -296,8 +330,10 @@ def test_v2_query_hydrates_item_ids_with_cursor_pages(ls: FakeLangSmith, ls_http
         body["cursor"] = page["next_cursor"]
     assert sorted(r["id"] for r in got) == sorted(ids)
     assert {r["status"] for r in got} <= {"SUCCESS", "ERROR", "PENDING", "INTERRUPTED", "TIMEOUT"}
-    assert all(r.keys() == {"id", "name", "status", "start_time", "inputs", "project_id", "parent_run_ids",
-                            "total_cost"} for r in got)
+    assert all(
+        r.keys() == {"id", "name", "status", "start_time", "inputs", "project_id", "parent_run_ids", "total_cost"}
+        for r in got
+    )
     assert all(r["start_time"].endswith("Z") for r in got)
 
 
