@@ -97,8 +97,8 @@ def queue_run_parser(
 ) -> Callable[[dict[str, Any]], Run]:
     """The mapping of one row of ``GET /api/v1/annotation-queues/{queue_id}/runs``.
 
-    ``review`` comes from the ``status`` filter; without one, a row counts as REVIEWED once someone reviewed or
-    completed it (``last_reviewed_time`` or ``completed_by``), else PENDING.
+    ``review`` comes from the ``status`` filter; without one, a row counts as REVIEWED once a reviewer completed it
+    (``completed_by`` not empty), else PENDING (``last_reviewed_time`` alone is a view or a partial review).
     """
     reviewed, pending = ReviewStatus.REVIEWED, ReviewStatus.PENDING
 
@@ -122,9 +122,7 @@ def queue_run_parser(
             name=item.get("name"),
             status=status,
             status_raw=status_raw,
-            review_status=review
-            if review is not None
-            else (reviewed if item.get("last_reviewed_time") or item.get("completed_by") else pending),
+            review_status=review if review is not None else (reviewed if item.get("completed_by") else pending),
             created_at=started,
             started_at=started,
             ended_at=parse_datetime(item.get("end_time"), "$.end_time"),

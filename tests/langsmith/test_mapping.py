@@ -153,7 +153,8 @@ def test_unreadable_values_name_their_path(over: dict[str, Any], path: str) -> N
     ("fields", "review"),
     [
         ({}, ReviewStatus.PENDING),
-        ({"last_reviewed_time": "2025-05-10T10:00:00"}, ReviewStatus.REVIEWED),
+        ({"last_reviewed_time": "2025-05-10T10:00:00"}, ReviewStatus.PENDING),
+        ({"last_reviewed_time": "2025-05-10T10:00:00", "completed_by": ["3f1c"]}, ReviewStatus.REVIEWED),
         ({"completed_by": ["3f1c"]}, ReviewStatus.REVIEWED),
     ],
 )
