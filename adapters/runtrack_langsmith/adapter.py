@@ -167,6 +167,11 @@ class LangSmithAdapter(Adapter):
             concurrency=self.config["concurrency"],
         )
 
+    def listing_name(self, scope: Mapping[str, Any]) -> str:
+        """Names the listing inside its cursors from the normalized scope (``Completed`` and ``completed`` agree)."""
+        queue_id, review, archived = self._scope(scope)
+        return super().listing_name({"queue_id": queue_id, "review_status": review, "archived": archived})
+
     def _scope(self, scope: Mapping[str, Any]) -> tuple[str | None, str | None, bool | None]:
         unknown = sorted(set(scope) - set(SCOPE))
         if unknown:

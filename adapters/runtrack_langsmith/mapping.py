@@ -59,15 +59,22 @@ def _status(raw: Any) -> tuple[RunStatus, str | None]:
 def _metrics(run: dict[str, Any], prefix: str) -> dict[str, int | float | Decimal]:
     """Tokens as numbers, costs (decimal strings on v1, numbers on v2) as Decimal; null or missing stays absent."""
     metrics: dict[str, int | float | Decimal] = {}
+    get = run.get
     for source, name in _TOKENS:
-        value = run.get(source)
+        value = get(source)
         if value is not None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if value.__class__ is not int and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 raise PayloadError(f"expected a token count, got {value!r:.40}", path=f"{prefix}.{source}")
             metrics[name] = value
     for source, name in _COSTS:
-        value = run.get(source)
+        value = get(source)
         if value is not None:
+            if value.__class__ is str:
+                try:
+                    metrics[name] = Decimal(value)
+                    continue
+                except ArithmeticError:
+                    pass  # the slow path below names the field
             cost = parse_decimal(value, f"{prefix}.{source}")
             if cost is not None:
                 metrics[name] = cost
@@ -78,9 +85,9 @@ def _tags(run: dict[str, Any], prefix: str) -> tuple[str, ...]:
     tags = run.get("tags")
     if not tags:
         return ()
-    if type(tags) is not list:
+    if tags.__class__ is not list:
         raise PayloadError(f"expected an array of tags, got {type(tags).__name__}", path=f"{prefix}.tags")
-    return tuple(str(tag) for tag in tags)
+    return tuple(map(str, tags))
 
 
 def link(web: str, app_path: Any) -> str | None:

@@ -165,6 +165,19 @@ def test_max_items_stops_inside_a_page_and_the_cursor_resumes_after_it() -> None
 
 
 @responses.activate
+def test_a_cursor_fits_the_same_scope_however_it_is_spelled() -> None:
+    add_runs_page(QUEUE, 0, [v1_row(0)], limit=1, status="completed")
+    first = next(adapter().runs(queue_id=QUEUE, review_status="Completed", page_size=1).pages())
+    add_runs_page(QUEUE, 1, [], limit=1, status="completed")
+    assert (
+        list(adapter().runs(queue_id=f" {QUEUE}", review_status="completed", page_size=1, cursor=first.next_cursor))
+        == []
+    )
+    with pytest.raises(runtrack.PaginationError, match="belongs to the listing"):
+        adapter().runs(queue_id=QUEUE, review_status="needs_my_review", cursor=first.next_cursor)
+
+
+@responses.activate
 def test_a_row_without_id_names_its_place_and_the_cursor() -> None:
     add_runs_page(QUEUE, 0, [v1_row(0), {"name": "broken"}])
     with pytest.raises(runtrack.PayloadError) as info:
