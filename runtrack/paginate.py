@@ -408,6 +408,14 @@ class HttpListing(Generic[T]):
             fetched += 1
             items_path, raw_items = strategy.items(body)
             next_state = strategy.next_state(body, raw_items, current, page_size)
+            if next_state is not END:
+                upcoming = strategy.request(self.request, next_state, page_size)
+                if upcoming.describe() + json.dumps(upcoming.json, sort_keys=True) in seen_states:
+                    # Stop before delivering this page: the error's cursor re-fetches it, so a resume (once the
+                    # server behaves) delivers every item exactly once.
+                    raise PaginationError(
+                        f"the server repeated a continuation it already gave ({_short(next_state)}): stopping"
+                    )
             empty_run = 0 if raw_items else empty_run + 1
             if skip:
                 raw_items = raw_items[skip:]
