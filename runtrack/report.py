@@ -5,8 +5,8 @@ counters and one float per run duration, never the runs), :func:`build` turns So
 and :func:`render` prints it as ``table``, ``markdown``, ``json`` or ``csv``. :mod:`runtrack.sources` does the
 reading (connect, list, catch per-source errors); ``runtrack report`` and ``runtrack demo`` both use these.
 
-Adapters put tokens, cost and accuracy counts in ``Run.metrics`` under the ``METRIC_*`` names below; cost is a
-Decimal in ``Run.scope[SCOPE_CURRENCY]`` (default ``USD``).
+Adapters put tokens, cost and accuracy counts in ``Run.metrics`` under the names in :mod:`runtrack.metrics`; cost
+is a Decimal in the currency of ``Run.scope["currency"]`` (default ``USD``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from . import metrics as metric_names
 from ._tables import clip, fmt_cost, fmt_datetime, fmt_duration, fmt_rate, markdown_table, text_table
 from .model import Metric, ReviewStatus, Run, RunStatus
 
@@ -30,16 +31,13 @@ __all__ = [
     "CSV_COLUMNS",
     "DEFAULT_CURRENCY",
     "FORMATS",
-    "METRIC_COMPLETION_TOKENS",
     "METRIC_CORRECT",
     "METRIC_INPUT_TOKENS",
     "METRIC_OUTPUT_TOKENS",
     "METRIC_PREDICTIONS",
-    "METRIC_PROMPT_TOKENS",
     "METRIC_TOTAL_COST",
     "METRIC_TOTAL_TOKENS",
     "SCOPE_CURRENCY",
-    "TOKEN_ALIASES",
     "TOKEN_METRICS",
     "Collector",
     "Report",
@@ -54,22 +52,16 @@ __all__ = [
     "scope_label",
 ]
 
-# -- the metric names adapters use (Run.metrics keys)
-METRIC_PROMPT_TOKENS = "prompt_tokens"
-METRIC_COMPLETION_TOKENS = "completion_tokens"
-METRIC_TOTAL_TOKENS = "total_tokens"
-#: money, a Decimal, in the currency of ``Run.scope[SCOPE_CURRENCY]`` (``DEFAULT_CURRENCY`` when absent)
-METRIC_TOTAL_COST = "total_cost"
-#: accuracy counts: accuracy is re-aggregated as sum(correct) / sum(predictions), never averaged
-METRIC_PREDICTIONS = "predictions"
-METRIC_CORRECT = "correct"
-SCOPE_CURRENCY = "currency"
-DEFAULT_CURRENCY = "USD"
-TOKEN_METRICS = (METRIC_PROMPT_TOKENS, METRIC_COMPLETION_TOKENS, METRIC_TOTAL_TOKENS)
-#: accepted aliases (OpenAI Responses / LangSmith naming), read only when the canonical name is absent
-METRIC_INPUT_TOKENS = "input_tokens"
-METRIC_OUTPUT_TOKENS = "output_tokens"
-TOKEN_ALIASES = {METRIC_PROMPT_TOKENS: METRIC_INPUT_TOKENS, METRIC_COMPLETION_TOKENS: METRIC_OUTPUT_TOKENS}
+# The metric names adapters use live in runtrack.metrics; these aliases keep the report's own spelling short.
+METRIC_INPUT_TOKENS = metric_names.INPUT_TOKENS
+METRIC_OUTPUT_TOKENS = metric_names.OUTPUT_TOKENS
+METRIC_TOTAL_TOKENS = metric_names.TOTAL_TOKENS
+METRIC_TOTAL_COST = metric_names.TOTAL_COST
+METRIC_PREDICTIONS = metric_names.PREDICTIONS
+METRIC_CORRECT = metric_names.CORRECT
+SCOPE_CURRENCY = metric_names.CURRENCY
+DEFAULT_CURRENCY = metric_names.DEFAULT_CURRENCY
+TOKEN_METRICS = metric_names.TOKENS
 
 FORMATS = ("table", "markdown", "json", "csv")
 ALL_SCOPES = "(all)"
@@ -208,8 +200,6 @@ class Stats:
             self.accuracy_runs += 1
         for name in TOKEN_METRICS:
             value = metrics.get(name)
-            if value is None and name in TOKEN_ALIASES:
-                value = metrics.get(TOKEN_ALIASES[name])
             if value is not None:
                 self.tokens[name] = _add(self.tokens.get(name, 0), value)
         cost = metrics.get(METRIC_TOTAL_COST)
@@ -545,8 +535,8 @@ _DETAIL_HEADERS = (
     "P95",
     "MAX",
     "ACCURACY",
-    "PROMPT TOK",
-    "COMPL TOK",
+    "INPUT TOK",
+    "OUTPUT TOK",
     "TOTAL TOK",
     "COST",
     "PENDING",

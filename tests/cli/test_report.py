@@ -44,7 +44,7 @@ def test_box_a_numbers() -> None:
     assert (stats.percentile(50), stats.percentile(95), stats.duration_max) == (20.0, 30.0, 30.0)
     assert stats.stuck == 1  # a-2 runs for 36 h; a-3 is queued for 1 h only
     assert stats.accuracy == pytest.approx(14 / 20)  # re-aggregated from counts, not the mean of 0.9 and 0.5
-    assert stats.tokens == {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
+    assert stats.tokens == {"input_tokens": 100, "output_tokens": 50, "total_tokens": 150}
     assert stats.cost == {"USD": Decimal("0.15")}
     assert (stats.pending, stats.reviewed) == (2, 1)
     assert stats.top_errors(5) == [("model timeout", 1)]
@@ -115,7 +115,7 @@ def test_json_rendering(sample: report.Report) -> None:
     assert alpha["totals"]["cost"] == {"EUR": "1.00", "USD": "0.15"}
     a = alpha["scopes"][0]
     assert a["scope"] == "box=a" and a["status"]["RUNNING"] == 1 and a["duration_seconds"]["p95"] == 30.0
-    assert a["tokens"] == {"prompt": 100, "completion": 50, "total": 150} and a["review"] == {
+    assert a["tokens"] == {"input": 100, "output": 50, "total": 150} and a["review"] == {
         "pending": 2,
         "reviewed": 1,
     }
@@ -179,14 +179,14 @@ def test_unknown_format() -> None:
         render(build([], SETTINGS), "yaml")
 
 
-def test_unknown_counts_stay_unknown_and_token_aliases() -> None:
+def test_unknown_counts_stay_unknown_and_tokens_add_up() -> None:
     base = {"platform": "p", "instance": "i", "kind": "k"}
     stats = Stats()
     stats.add(
         runtrack.Run(native_id="1", metrics={"input_tokens": 7, "output_tokens": 3, "total_tokens": 10}, **base), NOW
     )
     stats.add(runtrack.Run(native_id="2", metrics={"prompt_tokens": 1, "input_tokens": 99}, **base), NOW)
-    assert stats.tokens == {"prompt_tokens": 8, "completion_tokens": 3, "total_tokens": 10}  # canonical name wins
+    assert stats.tokens == {"input_tokens": 106, "output_tokens": 3, "total_tokens": 10}  # vendor names are not read
     doc = report.stats_dict(stats, 3)
     assert doc["predictions"] is None and doc["correct"] is None and doc["accuracy"] is None  # absent, never 0
     assert doc["cost"] == {} and doc["duration_seconds"]["p50"] is None
