@@ -20,7 +20,10 @@ from .http import ErrorInfo, Secret, Transport
 from .model import Run
 from .paginate import Listing, RunIterator
 
-__all__ = ["Adapter", "Option", "common_options"]
+__all__ = ["MAX_CONCURRENCY", "Adapter", "Option", "common_options", "concurrency_option"]
+
+#: Upper bound of the ``concurrency`` option: more workers only add load on the vendor's rate limits.
+MAX_CONCURRENCY = 16
 
 
 @attrs.frozen(kw_only=True)
@@ -64,6 +67,23 @@ def _base_url(value: Any) -> str:
     if not text.startswith(("http://", "https://")):
         raise ValueError("must be an http:// or https:// URL")
     return text.rstrip("/")
+
+
+def parse_concurrency(value: Any) -> int:
+    number = int(value)
+    if not 1 <= number <= MAX_CONCURRENCY:
+        raise ValueError(f"must be between 1 and {MAX_CONCURRENCY}")
+    return number
+
+
+def concurrency_option(containers: str) -> Option:
+    """The ``concurrency`` option of an adapter whose ``runs()`` fans out over ``containers`` (a plural noun)."""
+    return Option(
+        name="concurrency",
+        default=1,
+        parse=parse_concurrency,
+        help=f"{containers} listed at once when runs() fans out, 1 to {MAX_CONCURRENCY}; pages still come in order",
+    )
 
 
 def common_options(

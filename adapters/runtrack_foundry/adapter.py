@@ -10,7 +10,7 @@ import attrs
 import requests
 
 from runtrack import Adapter, ConfigurationError, PayloadError, Run, RunIterator
-from runtrack.adapter import Option, common_options
+from runtrack.adapter import Option, common_options, concurrency_option
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.paginate import FanOut, HttpListing, Listing, PageToken, Request, StaticListing
 
@@ -24,7 +24,6 @@ __all__ = ["MAX_PAGE_SIZE", "FoundryAdapter"]
 #: The vendor documents no maximum and treats pageSize as a suggestion; runtrack caps what it asks for.
 MAX_PAGE_SIZE = 1000
 #: Foundry allows a user 30 concurrent requests; fan-out workers stay well below.
-MAX_CONCURRENCY = 16
 PREVIEW = {"preview": "true"}
 # Typed Any: the core's Strategy protocol declares ``may_drift`` settable, the frozen strategies make it read-only.
 PAGE_TOKEN: Any = PageToken()
@@ -70,13 +69,6 @@ def parse_bool(value: Any) -> bool:
     raise ValueError("expected true or false")
 
 
-def parse_concurrency(value: Any) -> int:
-    number = int(value)
-    if not 1 <= number <= MAX_CONCURRENCY:
-        raise ValueError(f"must be between 1 and {MAX_CONCURRENCY}")
-    return number
-
-
 def _base_url_option(option: Option) -> Option:
     if option.name != "base_url":
         return option
@@ -107,12 +99,7 @@ class FoundryAdapter(Adapter):
             parse=parse_studios,
             help="Model Studio RIDs to list when runs() gets no model_studio_rid (Foundry cannot list studios)",
         ),
-        Option(
-            name="concurrency",
-            default=1,
-            parse=parse_concurrency,
-            help="studios listed at once when runs() fans out (Foundry allows 30 concurrent requests per user)",
-        ),
+        concurrency_option("studios"),
         Option(
             name="enrich_end_times",
             default=False,

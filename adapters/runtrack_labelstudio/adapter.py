@@ -6,7 +6,7 @@ from typing import Any, ClassVar, cast
 
 import requests
 
-from runtrack.adapter import Adapter, Option, common_options
+from runtrack.adapter import Adapter, common_options, concurrency_option
 from runtrack.errors import ConfigurationError, PayloadError
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.model import Run
@@ -23,14 +23,6 @@ __all__ = ["LabelStudioAdapter"]
 #: ``project_subset`` values the runs filter documents (``Custom`` exists for created runs only).
 PROJECT_SUBSETS = ("All", "HasGT", "Sample", "Custom")
 SCOPE_KEYWORDS = ("prompt_id", "version_id", "project", "project_subset")
-MAX_CONCURRENCY = 16
-
-
-def _concurrency(value: Any) -> int:
-    number = int(value)
-    if not 1 <= number <= MAX_CONCURRENCY:
-        raise ValueError(f"must be between 1 and {MAX_CONCURRENCY}")
-    return number
 
 
 def _container(item: Any) -> dict[str, Any]:
@@ -65,12 +57,7 @@ class LabelStudioAdapter(Adapter):
     kind: ClassVar[str] = KIND
     options = (
         *common_options(base_url_env=("LABEL_STUDIO_URL",), api_key_env=("LABEL_STUDIO_API_KEY",)),
-        Option(
-            name="concurrency",
-            default=1,
-            parse=_concurrency,
-            help=f"prompts (or versions) listed at once when runs() fans out, 1 to {MAX_CONCURRENCY}",
-        ),
+        concurrency_option("prompts (or versions of one prompt)"),
     )
 
     def make_auth(self) -> HeaderAuth | PersonalAccessTokenAuth:

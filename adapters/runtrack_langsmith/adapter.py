@@ -11,7 +11,7 @@ from typing import Any, cast
 import attrs
 import requests
 
-from runtrack.adapter import Adapter, Option, common_options
+from runtrack.adapter import Adapter, Option, common_options, concurrency_option
 from runtrack.errors import ConfigurationError, PayloadError, RuntrackError
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.model import Run
@@ -56,16 +56,6 @@ ITEMS_PAGES = cast(
 )
 
 
-MAX_CONCURRENCY = 16
-
-
-def _concurrency(value: Any) -> int:
-    number = int(value)
-    if not 1 <= number <= MAX_CONCURRENCY:
-        raise ValueError(f"must be between 1 and {MAX_CONCURRENCY}")
-    return number
-
-
 def _endpoint(value: Any) -> str:
     text = str(value).strip().lower()
     if text not in ENDPOINTS:
@@ -103,12 +93,7 @@ def _options() -> tuple[Option, ...]:
             help="queue runs endpoint: 'auto' (deprecated /runs, then /items on 404/410), 'runs' or 'items'",
         ),
         Option(name="web_url", help="the LangSmith web app for deep links (derived from base_url by default)"),
-        Option(
-            name="concurrency",
-            default=1,
-            parse=_concurrency,
-            help="queues listed at once when runs() fans out over every queue; pages still come in order",
-        ),
+        concurrency_option("queues"),
     )
 
 
