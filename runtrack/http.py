@@ -315,9 +315,33 @@ class Transport:
         return self.json(Request(path=path, params=params or {}))
 
     def json(self, request: Request) -> Any:
-        """Send ``request`` and decode its JSON body (an empty body is None)."""
-        response = self.send(request)
-        return self.decode(response, request)
+        """Send ``request`` and decode its JSON body (an empty body is None).
+
+        A 2xx body that starts like JSON but does not parse was cut off on the way (a proxy, a dropped transfer):
+        like a dropped connection, it is fetched again when the request is safe to repeat, within the same
+        ``max_retries`` budget. Any other body that is not JSON (an HTML page) fails at once.
+        """
+        response, attempt = self._send(request, None, 0)
+        while True:
+            try:
+                return self.decode(response, request)
+            except PayloadError as exc:
+                if not (_retryable(request) and attempt < self.max_retries and _starts_like_json(response.content)):
+                    if attempt:
+                        exc.message += f" (after {attempt} retries)"
+                    raise
+            attempt += 1
+            delay = self._backoff(attempt)
+            log.warning(
+                "%s %s: truncated JSON body; retry %d/%d in %.2fs",
+                self.platform,
+                request.describe(),
+                attempt,
+                self.max_retries,
+                delay,
+            )
+            self._sleep(delay)
+            response, attempt = self._send(request, None, attempt)
 
     def decode(self, response: requests.Response, request: Request) -> Any:
         content = response.content
@@ -341,9 +365,12 @@ class Transport:
 
     def send(self, request: Request, *, headers: Mapping[str, str] | None = None) -> requests.Response:
         """Send with retries; return a 2xx response or raise the typed error."""
+        return self._send(request, headers, 0)[0]
+
+    def _send(self, request: Request, headers: Mapping[str, str] | None, attempt: int) -> tuple[requests.Response, int]:
+        """:meth:`send` after ``attempt`` retries already spent; returns the response and the retries spent."""
         url = join_url(self.base_url, request.path)
-        retryable = request.idempotent or request.method in ("GET", "HEAD", "OPTIONS")
-        attempt = 0
+        retryable = _retryable(request)
         refreshed = False
         while True:
             try:
@@ -370,7 +397,7 @@ class Transport:
                 ) from None
             status = response.status_code
             if status < 400:
-                return response
+                return response, attempt
             if status == 401 and not refreshed and self.auth is not None and self.auth.refresh():
                 refreshed = True
                 continue
@@ -504,6 +531,15 @@ def _request_id(response: requests.Response) -> str | None:
         if value:
             return value
     return None
+
+
+def _retryable(request: Request) -> bool:
+    return request.idempotent or request.method in ("GET", "HEAD", "OPTIONS")
+
+
+def _starts_like_json(content: bytes) -> bool:
+    """An object or array that did not parse: cut off, not some other kind of page."""
+    return content.lstrip()[:1] in (b"{", b"[")
 
 
 def _is_transient(exc: requests.RequestException) -> bool:
