@@ -97,16 +97,17 @@ def test_the_runs_endpoint_retired_mid_queue_restarts_that_queue_on_items(runtra
     truth = LANGSMITH.truth(fake)
     adapter = LANGSMITH.connect(runtrack_fakes, fake)
     got: list[Key] = []
-    first_page: list[Key] = []
     for n, page in enumerate(adapter.runs(page_size=LANGSMITH.page_size).pages()):
         got += LANGSMITH.keys(page.items)
         if n == 0:
-            first_page = LANGSMITH.keys(page.items)
             fake.runs_endpoint_status = 410
 
     assert set(got) == set(truth)  # nothing lost
-    repeated = sorted(k for k, n in Counter(got).items() if n > 1)
-    assert repeated == sorted(first_page)  # at least once: only what the queue had delivered comes again
+    # at least once: only what the first queue had delivered from the runs endpoint comes again; that is its first
+    # page, or two pages when the next one was already prefetched before the switch
+    repeated = {k for k, n in Counter(got).items() if n > 1}
+    queue = [k for k in truth if k[0] == fake.queue_ids[0]]
+    assert repeated in ({*queue[:7]}, {*queue[:14]})
 
 
 def test_a_runs_endpoint_cursor_resumes_on_items_once_the_endpoint_is_gone(runtrack_fakes: RuntrackFakes) -> None:
