@@ -7,7 +7,8 @@ offsets, so the next page repeats some runs (dropped by id and counted) and noth
 sit before the offset already read, so they are missed; nothing in the API could find them without starting over.
 (Deletions would shift runs the other way and could skip some; no offset API can promise otherwise, and the fake
 does not delete.) Across a resume in a new listing the dedupe window starts empty, so runs inserted between two
-sessions come again once: at-least-once, still no loss.
+sessions come again once: at-least-once, still no loss. The cursor-paged items endpoint never repeats a run; it
+lists review sections one after another, so a section listed after the inserts may include new runs.
 """
 
 from __future__ import annotations
