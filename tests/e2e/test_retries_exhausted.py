@@ -11,7 +11,7 @@ import pytest
 
 import runtrack
 from runtrack.testing import FakeServer, ServerErrors
-from runtrack.testing.pytest_plugin import RuntrackFakes
+from runtrack.testing.pytest_plugin import RuntrackFakes, connect_options
 
 from .platforms import FOUNDRY, MAX_RETRIES, PLATFORMS, Key, Platform
 
@@ -83,6 +83,8 @@ def test_retries_stop_at_the_maximum_with_a_typed_error_and_the_cursor_resumes(
         assert "<html" not in str(err).lower()  # summarised, never dumped
     assert err.cursor is not None and err.cursor.startswith("rt1.")
     assert f"resume with cursor={err.cursor}" in str(err)
+    secrets = {connect_options(fake)["api_key"], getattr(fake, "pat", None)} - {None}
+    assert not any(secret in str(err) or secret in repr(err) for secret in secrets)
     assert 0 < len(got) < len(truth)
 
     fake.faults.clear()
