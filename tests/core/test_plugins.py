@@ -182,3 +182,17 @@ def test_the_hookspec_is_documented() -> None:
     for name in pm.hook.__dict__:
         if not name.startswith("_"):
             assert f"def {name}(register)" in doc
+
+
+def test_import_runtrack_is_light() -> None:
+    # pytest loads runtrack's plugin in every run where runtrack is installed: importing must stay cheap.
+    import subprocess
+
+    code = (
+        "import sys, runtrack, runtrack.testing.pytest_plugin;"
+        "heavy = [m for m in ('requests', 'cattrs', 'urllib3') if m in sys.modules];"
+        "print(','.join(heavy)); runtrack.Run; print('requests' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == ""
+    assert out[1] == "False"  # the model alone does not need the HTTP stack
