@@ -118,8 +118,13 @@ def scope_label(scope: Mapping[str, Any]) -> str:
 
 
 def _error_key(message: str) -> str:
-    first = message.strip().splitlines()[0] if message.strip() else "(empty error)"
-    return first if len(first) <= ERROR_CHARS else first[: ERROR_CHARS - 3] + "..."
+    """One line that names an error: a Python traceback is named by its last line (the exception), anything
+    else by its first line."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return "(empty error)"
+    line = lines[-1] if lines[0].startswith("Traceback (most recent call last)") else lines[0]
+    return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 3] + "..."
 
 
 def _decimal(value: Metric) -> Decimal:

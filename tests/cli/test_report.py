@@ -204,3 +204,12 @@ def test_display_rounds_cost_but_json_and_csv_stay_exact() -> None:
     md = render(rep, "markdown")
     assert r"bad \`tick\` \| \<b>" in md
     assert _markdown_tables(md)[3][2] == ["s", "1", "bad `tick` | <b>"]
+
+
+def test_a_traceback_is_named_by_its_exception_line() -> None:
+    base = {"platform": "p", "instance": "i", "kind": "k", "status": runtrack.RunStatus.FAILED}
+    trace = 'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\nValueError: bad input\n'
+    stats = Stats()
+    for i, error in enumerate([trace, trace, "Timeout\nretrying later", "  \n"]):
+        stats.add(runtrack.Run(native_id=str(i), error=error, **base), NOW)
+    assert stats.top_errors(5) == [("ValueError: bad input", 2), ("(empty error)", 1), ("Timeout", 1)]
