@@ -393,29 +393,25 @@ class HttpListing(Generic[T]):
         recent: collections.deque[set[Hashable]] = collections.deque(maxlen=self.dedupe_window)
         dedupe = self.key is not None and strategy.may_drift
         fetched = empty_run = 0
+        req = strategy.request(self.request, current, page_size)
+        seen_states.add(_marker(req))
         while True:
             if self.max_pages is not None and fetched >= self.max_pages:
                 raise PaginationError(f"page budget of {self.max_pages} pages exceeded")
-            req = strategy.request(self.request, current, page_size)
-            # A request already made means the server handed back a continuation it gave before.
-            marker = req.describe() + json.dumps(req.json, sort_keys=True)
-            if marker in seen_states:
-                raise PaginationError(
-                    f"the server repeated a continuation it already gave ({_short(current)}): stopping"
-                )
-            seen_states.add(marker)
             body = self.fetch(req)
             fetched += 1
             items_path, raw_items = strategy.items(body)
             next_state = strategy.next_state(body, raw_items, current, page_size)
             if next_state is not END:
-                upcoming = strategy.request(self.request, next_state, page_size)
-                if upcoming.describe() + json.dumps(upcoming.json, sort_keys=True) in seen_states:
-                    # Stop before delivering this page: the error's cursor re-fetches it, so a resume (once the
-                    # server behaves) delivers every item exactly once.
+                # A request already made means the server handed back a continuation it gave before. Stop before
+                # delivering this page: the error's cursor re-fetches it, so a resume is exactly once.
+                next_req = strategy.request(self.request, next_state, page_size)
+                marker = _marker(next_req)
+                if marker in seen_states:
                     raise PaginationError(
                         f"the server repeated a continuation it already gave ({_short(next_state)}): stopping"
                     )
+                seen_states.add(marker)
             empty_run = 0 if raw_items else empty_run + 1
             if skip:
                 raw_items = raw_items[skip:]
@@ -457,7 +453,7 @@ class HttpListing(Generic[T]):
                 return
             if empty_run >= self.max_empty_pages:
                 raise PaginationError(f"{empty_run} empty pages in a row that still carry a continuation: stopping")
-            current, skip = next_state, 0
+            current, skip, req = next_state, 0, next_req
 
     def _keys(self, raw_items: Sequence[Any], items_path: str) -> list[Hashable]:
         assert self.key is not None
@@ -486,6 +482,10 @@ class HttpListing(Generic[T]):
                 inner = (exc.path or "$")[1:]
                 raise PayloadError(exc.message, path=f"{items_path}[{index}]{inner}", platform=exc.platform) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _marker(req: Request) -> str:
+    return req.describe() + json.dumps(req.json, sort_keys=True)
 
 
 def _short(state: State) -> str:
