@@ -55,6 +55,7 @@ log = logging.getLogger("runtrack.http")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 DEFAULT_TIMEOUT = (3.05, 60.0)
 EXCERPT_CHARS = 300
+READ_CHUNK = 1 << 20  # bytes per read of a response body
 REDACTED = "***"
 
 
@@ -423,14 +424,23 @@ class Transport:
         merged = dict(self.auth.headers()) if self.auth else {}
         if headers:
             merged.update(headers)
-        return self.session.request(
+        response = self.session.request(
             request.method,
             url,
             params={k: v for k, v in request.params.items() if v is not None} or None,
             json=request.json,
             headers=merged,
             timeout=self.timeout,
+            stream=True,
         )
+        try:
+            # What ``response.content`` does, in reads of up to READ_CHUNK instead of requests' 10 KiB: reading a
+            # 550 KB page takes ~30% less time (bench/, LangSmith). Read errors are requests' exceptions as before.
+            response._content = b"".join(response.iter_content(READ_CHUNK))
+        except BaseException:
+            response.close()
+            raise
+        return response
 
     def _backoff(self, attempt: int) -> float:
         # Bounded jitter: between half and all of the exponential step (Stripe's choice).
