@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -114,7 +115,9 @@ def throughput(vendor: str, n: int, rounds: int) -> dict[str, Any]:
         "page_size": PAGE_SIZE[vendor],
         "payload_bytes": server.info["bytes"],
         "samples": samples,
-        "median": {c: {k: median(s, k) for k in ("items_per_s", "seconds", "peak_rss_mb")} for c, s in samples.items()},
+        "median": {
+            c: {k: median(s, k) for k in ("items_per_s", "seconds", "cpu_s", "peak_rss_mb")} for c, s in samples.items()
+        },
         "errors": {c: [s["error"] for s in ss if "error" in s] for c, ss in samples.items()},
         "wall_s": time.perf_counter() - t0,
     }
@@ -272,6 +275,11 @@ def tables(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def commit() -> str:
+    proc = subprocess.run(["git", "-C", str(HERE), "describe", "--always", "--dirty"], capture_output=True, text=True)
+    return proc.stdout.strip() or "unknown"
+
+
 def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -287,11 +295,13 @@ def versions() -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="N = 2,000 and 10,000; a couple of minutes")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per contender (medians; at least 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per contender (medians; at least 3)")
     parser.add_argument("--only", choices=("throughput", "imports", "fanout"), action="append")
     parser.add_argument("--vendor", choices=("langsmith", "foundry", "labelstudio"), action="append")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
+    if args.rounds < 3:
+        parser.error("--rounds must be at least 3 (medians)")
     parts = set(args.only or ("throughput", "imports", "fanout"))
     vendors = args.vendor or ["langsmith", "foundry", "labelstudio"]
     sizes = {"langsmith": (10_000, 100_000), "foundry": (10_000, 100_000), "labelstudio": (10_000,)}
@@ -299,6 +309,8 @@ def main() -> None:
         sizes = {"langsmith": (2_000, 10_000), "foundry": (2_000, 10_000), "labelstudio": (10_000,)}
     t0 = time.perf_counter()
     results: dict[str, Any] = {
+        "commit": commit(),
+        "load_average_before": os.getloadavg(),
         "command": "bash bench/run.sh" + (" --quick" if args.quick else ""),
         "versions": versions(),
         "rounds": args.rounds,
@@ -314,13 +326,17 @@ def main() -> None:
         results["imports"] = imports(max(args.rounds, 5))
     if "fanout" in parts:
         for vendor in vendors:
-            per = {"langsmith": 100, "foundry": 200, "labelstudio": 100}[vendor]
-            results["fanout"].append(fanout(vendor, 20, per, 0.03, 8, args.rounds))
+            results["fanout"].append(fanout(vendor, 20, 100, 0.03, 8, args.rounds))
     results["targets"] = check_targets(results)
     results["wall_s"] = time.perf_counter() - t0
+    results["load_average_after"] = os.getloadavg()
     args.out.write_text(json.dumps(results, indent=1))
     print(tables(results))
-    print(f"\n{results['command']}: {results['wall_s']:.0f} s; raw samples in {args.out}")
+    print(
+        f"\n{results['command']} at {results['commit']}: {results['wall_s']:.0f} s, {args.rounds} rounds, load average "
+        f"{results['load_average_before'][0]:.2f} before / {results['load_average_after'][0]:.2f} after; "
+        f"every sample in {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,11 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _current_rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
@@ -180,9 +185,11 @@ def measure(spec: Spec) -> dict[str, Any]:
     t1 = time.perf_counter()
     out: dict[str, Any] = {"import_connect_s": t1 - t0, "import_connect_rss_mb": _current_rss_mb()}
     if spec["mode"] != "import":
+        cpu0 = _cpu_s()
         items = listing(client, spec)
         t2 = time.perf_counter()
-        out.update(items=items, seconds=t2 - t1, items_per_s=items / (t2 - t1) if t2 > t1 else 0.0)
+        cpu = _cpu_s() - cpu0
+        out.update(items=items, seconds=t2 - t1, items_per_s=items / (t2 - t1) if t2 > t1 else 0.0, cpu_s=cpu)
     out["peak_rss_mb"] = _rss_mb()
     return out
 

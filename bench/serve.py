@@ -3,7 +3,7 @@
 ``python bench/serve.py VENDOR --runs N [--containers C] [--latency S]`` renders every run up front (``data.py``),
 prints one JSON line (``base_url``, ``api_key``, ``containers``, ``bytes``, ``render_s``) and serves
 (``fakes.py``) until its standard input closes. A separate process keeps the server's CPU off the client's GIL.
-``--containers`` splits the runs over that many queues / studios / prompt versions.
+``--containers`` splits the runs over that many queues / studios / prompts (of one version each).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def build(vendor: str, runs: int, containers: int) -> dict[str, list[bytes]]:
         elif vendor == "foundry":
             rows[f"ri.models.main.model-studio.{ident}"] = foundry_rows(per, seed=c)
         else:
-            rows[f"11/{101 + c}"] = labelstudio_rows(per, prompt=11, version=101 + c, seed=c)
+            rows[f"{11 + c}/{101 + c}"] = labelstudio_rows(per, prompt=11 + c, version=101 + c, seed=c)
     return rows
 
 
@@ -45,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("vendor", choices=VENDORS)
     parser.add_argument("--runs", type=int, required=True, help="runs in total")
-    parser.add_argument("--containers", type=int, default=1, help="queues / studios / prompt versions")
+    parser.add_argument("--containers", type=int, default=1, help="queues / studios / prompts")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     args = parser.parse_args()
     t0 = time.perf_counter()
