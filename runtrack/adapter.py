@@ -10,15 +10,17 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
-import requests
 
 from .errors import ConfigurationError
 from .http import ErrorInfo, Secret, Transport
 from .model import Run
 from .paginate import Listing, RunIterator
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["MAX_CONCURRENCY", "Adapter", "Option", "common_options", "concurrency_option"]
 

@@ -1,7 +1,7 @@
 """Wire rules in one place: the base cattrs converter, datetime and enum parsing, JSON Lines helpers.
 
-Adapters copy :data:`converter` (``converter.copy()``) when they need vendor hooks, and use the small parsing
-functions here on their per-item path.
+Adapters copy ``converter`` (``converter.copy()``; built on first use) when they need vendor hooks, and use the
+small parsing functions here on their per-item path.
 """
 
 from __future__ import annotations
@@ -12,15 +12,18 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import IO, Any, TypeVar
-
-import cattrs
-from cattrs.preconf.json import make_converter
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from .errors import PayloadError
 from .model import Metric, ReviewStatus, Run, RunStatus
 
+if TYPE_CHECKING:  # cattrs loads with the converter, not with the parsing helpers adapters use per item
+    import cattrs
+
+    converter: cattrs.Converter
+
 __all__ = [
+    "base_converter",
     "converter",
     "dump_run",
     "load_run",
@@ -149,6 +152,8 @@ def _structure_datetime(value: Any, _: Any) -> datetime:
 
 
 def _make_base_converter() -> cattrs.Converter:
+    from cattrs.preconf.json import make_converter
+
     conv = make_converter()
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(datetime, format_datetime)
@@ -171,25 +176,44 @@ def _open_enum_hook(value: Any, cls: type[enum.Enum]) -> enum.Enum:
         raise
 
 
-#: The base converter. ``converter.unstructure(run)`` is JSON-safe; ``converter.structure(d, Run) == run``.
-converter: cattrs.Converter = _make_base_converter()
+_converter: cattrs.Converter | None = None
+
+
+def base_converter() -> cattrs.Converter:
+    """The base converter (built on first use). ``unstructure(run)`` is JSON-safe; ``structure(d, Run) == run``."""
+    global _converter
+    if _converter is None:
+        _converter = _make_base_converter()
+    return _converter
+
+
+def __getattr__(name: str) -> Any:
+    # ``runtrack.convert.converter`` (and ``runtrack.converter``) stays the public name; it is built on first use.
+    if name == "converter":
+        return base_converter()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def dump_run(run: Run) -> dict[str, Any]:
     """A JSON-safe dict of ``run`` (lossless)."""
-    data: dict[str, Any] = converter.unstructure(run)
+    data: dict[str, Any] = base_converter().unstructure(run)
     return data
 
 
 def load_run(data: Any, path: str = "$") -> Run:
     """Rebuild a :class:`Run` from :func:`dump_run` output; a bad document raises :class:`PayloadError`."""
+    conv = base_converter()
+    import cattrs  # loaded by base_converter() already
+
     try:
-        return converter.structure(data, Run)
+        return conv.structure(data, Run)
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
         raise PayloadError(f"not a runtrack run: {_describe(exc, path)}") from None
 
 
 def _describe(exc: BaseException, path: str) -> str:
+    import cattrs
+
     if isinstance(exc, cattrs.BaseValidationError):
         messages = cattrs.transform_error(exc, path=path)
         return "; ".join(messages)

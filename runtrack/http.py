@@ -21,11 +21,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import attrs
-import requests
 
 from . import _version
 from .errors import (
@@ -39,6 +38,9 @@ from .errors import (
     ServerError,
 )
 from .paginate import Request
+
+if TYPE_CHECKING:  # requests is imported on the first request, so connect() stays cheap
+    import requests
 
 __all__ = [
     "Auth",
@@ -267,8 +269,8 @@ class Transport:
         self._sleep = sleep or (lambda seconds: sleep_for(seconds))
         self._rng = rng
         self._pool_size = pool_size
-        ua = user_agent or f"runtrack/{_version.__version__} ({platform}) python-requests/{requests.__version__}"
-        self._headers = {"User-Agent": ua, "Accept": "application/json", **(headers or {})}
+        self._user_agent = user_agent
+        self._headers = {"Accept": "application/json", **(headers or {})}
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
@@ -283,10 +285,16 @@ class Transport:
         """This thread's session (connection pool)."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
+            import requests
+            import requests.adapters
+
             session = requests.Session()
             adapter = requests.adapters.HTTPAdapter(pool_connections=self._pool_size, pool_maxsize=self._pool_size)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
+            session.headers["User-Agent"] = self._user_agent or (
+                f"runtrack/{_version.__version__} ({self.platform}) python-requests/{requests.__version__}"
+            )
             session.headers.update(self._headers)
             self._local.session = session
             with self._sessions_lock:
@@ -370,6 +378,8 @@ class Transport:
 
     def _send(self, request: Request, headers: Mapping[str, str] | None, attempt: int) -> tuple[requests.Response, int]:
         """:meth:`send` after ``attempt`` retries already spent; returns the response and the retries spent."""
+        import requests
+
         url = join_url(self.base_url, request.path)
         retryable = _retryable(request)
         refreshed = False
@@ -553,6 +563,8 @@ def _starts_like_json(content: bytes) -> bool:
 
 
 def _is_transient(exc: requests.RequestException) -> bool:
+    import requests
+
     return isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError))
 
 

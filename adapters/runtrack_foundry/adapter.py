@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import attrs
-import requests
 
 from runtrack import Adapter, ConfigurationError, PayloadError, Run, RunIterator
 from runtrack.adapter import Option, common_options, concurrency_option
@@ -18,6 +17,9 @@ from .config_versions import ConfigVersion, config_version_parser
 from .enrich import BuildEndTimes, EndTimeEnricher
 from .errors import describe_error
 from .mapping import KIND, check_rid, run_parser
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["MAX_PAGE_SIZE", "FoundryAdapter"]
 

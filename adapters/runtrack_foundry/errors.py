@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from runtrack import RateLimitError
 from runtrack.http import ErrorInfo, default_error_message
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["HINTS", "describe_error"]
 

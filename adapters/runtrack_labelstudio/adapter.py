@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
-
-import requests
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from runtrack.adapter import Adapter, common_options, concurrency_option
 from runtrack.errors import ConfigurationError, PayloadError
@@ -17,6 +15,9 @@ from .auth import PersonalAccessTokenAuth, make_auth
 from .listings import LinkedPages
 from .mapping import KIND, make_run_parser
 from .ml_backends import MLBackend, MLBackendVersions, parse_backend, parse_versions
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["LabelStudioAdapter"]
 

@@ -21,13 +21,14 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from runtrack.errors import AuthenticationError, ConfigurationError, PayloadError
 from runtrack.http import ErrorInfo, HeaderAuth, RefreshingAuth, Transport, default_error_message
 from runtrack.paginate import Request
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["PersonalAccessTokenAuth", "decode_jwt_payload", "make_auth", "now"]
 

@@ -12,13 +12,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import requests
 
 from runtrack.errors import NotFoundError
 from runtrack.http import ErrorInfo, default_error_message
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["ENTERPRISE_ONLY", "describe_error"]
 

@@ -6,10 +6,9 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
-import requests
 
 from runtrack.adapter import Adapter, Option, common_options, concurrency_option
 from runtrack.errors import ConfigurationError, PayloadError, RuntrackError
@@ -33,6 +32,9 @@ from .listings import HydratedItems, QueueEndpoints
 from .mapping import KIND, PLATFORM, REVIEW_OF_SECTION, queue_run_parser
 from .records import Queue, QueueEntry, parse_queue, parse_queue_entry
 from .urls import DEFAULT_ENDPOINT, api_root, web_url
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["LangSmithAdapter"]
 

@@ -3,12 +3,13 @@ shape, and the 403 ``org_scoped_key_requires_workspace`` that needs a workspace 
 
 from __future__ import annotations
 
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from runtrack.errors import AuthenticationError
 from runtrack.http import ErrorInfo, default_error_message
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["ORG_SCOPED", "describe"]
 
