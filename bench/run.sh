@@ -12,8 +12,11 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 stamp="$venv/.installed"
-if [ ! -f "$stamp" ] || [ "$here/requirements.txt" -nt "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
-    "$venv/bin/pip" install -q -e "$root" -r "$here/requirements.txt"
+if [ ! -f "$stamp" ] || [ "$here/requirements.txt" -nt "$stamp" ]; then
+    "$venv/bin/pip" install -q "$root" -r "$here/requirements.txt"
     touch "$stamp"
 fi
+# runtrack itself is installed as a user gets it (a built, byte-compiled wheel, not an editable checkout), afresh
+# each run so the figures are those of the working tree.
+"$venv/bin/pip" install -q --no-deps --force-reinstall "$root"
 exec "$venv/bin/python" "$here/compare.py" "$@"

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import collections
-import email.utils
 import logging
 import random
 import re
@@ -220,6 +219,8 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
     except ValueError:
         pass
     try:
+        import email.utils  # only a Retry-After that is an HTTP date needs it
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
