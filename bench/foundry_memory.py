@@ -12,16 +12,11 @@ the measurement would see an accumulation. Flat memory means the ``stream`` peak
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
-import sys
-import threading
-import time
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from _memory import JSONHandler, measure, print_table, run_child, serve
 
 PREFIX = "/api/v2/models/modelStudios/"
 STUDIO = "ri.models.main.model-studio.bench-{n}"
@@ -51,16 +46,14 @@ def run_payload(i: int) -> dict[str, Any]:
     return item
 
 
-class RunsHandler(BaseHTTPRequestHandler):
+class RunsHandler(JSONHandler):
     """``GET /api/v2/models/modelStudios/ri.models.main.model-studio.bench-N/runs?preview=true&pageSize&pageToken``."""
-
-    protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         if not url.path.startswith(PREFIX) or not url.path.endswith("/runs") or query.get("preview") != ["true"]:
-            self._send(404, b"")
+            self.send_text(404, "")
             return
         total = int(url.path[len(PREFIX) : -len("/runs")].rsplit("-", 1)[1])
         size = int(query.get("pageSize", ["100"])[0])
@@ -69,21 +62,7 @@ class RunsHandler(BaseHTTPRequestHandler):
         body: dict[str, Any] = {"data": [run_payload(i) for i in range(start, end)]}
         if end < total:
             body["nextPageToken"] = str(end)
-        self._send(200, json.dumps(body, separators=(",", ":")).encode())
-
-    def _send(self, status: int, data: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+        self.send_json(200, body)
 
 
 def child(url: str, n: int, mode: str, page_size: int) -> None:
@@ -91,19 +70,7 @@ def child(url: str, n: int, mode: str, page_size: int) -> None:
     import runtrack
 
     src = runtrack.connect("foundry", base_url=url, api_key="bench-token", environ={})
-    rid = STUDIO.format(n=n)
-    baseline = peak_rss_mib()
-    started = time.perf_counter()
-    kept: list[runtrack.Run] = []
-    count = 0
-    for run in src.runs(model_studio_rid=rid, page_size=page_size):
-        count += 1
-        if mode == "keep":
-            kept.append(run)
-    seconds = time.perf_counter() - started
-    if count != n:
-        raise SystemExit(f"listed {count} runs, expected {n}")
-    print(json.dumps({"n": n, "mode": mode, "baseline": baseline, "peak": peak_rss_mib(), "seconds": seconds}))
+    measure(src.runs(model_studio_rid=STUDIO.format(n=n), page_size=page_size), n, mode)
 
 
 def main() -> None:
@@ -118,33 +85,13 @@ def main() -> None:
         child(url, int(n), mode, args.page_size)
         return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), RunsHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    results = []
-    try:
-        for mode in args.modes:
-            for n in args.sizes:
-                cmd = [sys.executable, __file__, "--child", url, str(n), mode, "--page-size", str(args.page_size)]
-                out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=300).stdout
-                results.append(json.loads(out.strip().splitlines()[-1]))
-    finally:
-        server.shutdown()
-        server.server_close()
-
-    print(f"Foundry listing through runtrack, page size {args.page_size}, one fresh process per row")
-    print(f"{'mode':<8}{'runs':>10}{'RSS before MiB':>16}{'peak RSS MiB':>14}{'growth MiB':>12}{'runs/s':>10}")
-    for r in results:
-        growth = r["peak"] - r["baseline"]
-        rate = r["n"] / r["seconds"] if r["seconds"] else float("inf")
-        print(f"{r['mode']:<8}{r['n']:>10}{r['baseline']:>16.1f}{r['peak']:>14.1f}{growth:>12.1f}{rate:>10.0f}")
-    streams = sorted((r for r in results if r["mode"] == "stream"), key=lambda r: r["n"])
-    if len(streams) >= 2:
-        small, large = streams[0], streams[-1]
-        print(
-            f"stream: {large['n'] // small['n']}x the runs, peak RSS {large['peak'] - small['peak']:+.1f} MiB "
-            f"({large['peak'] / small['peak']:.2f}x)"
-        )
+    with serve(RunsHandler) as url:
+        results = [
+            run_child(__file__, ["--child", url, str(n), mode, "--page-size", str(args.page_size)])
+            for mode in args.modes
+            for n in args.sizes
+        ]
+    print_table(f"Foundry listing through runtrack, page size {args.page_size}, one fresh process per row", results)
 
 
 if __name__ == "__main__":

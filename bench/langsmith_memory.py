@@ -16,15 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
-import sys
-import threading
-import time
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from _memory import JSONHandler, measure, print_table, run_child, serve
 
 QUEUES = "/api/v1/annotation-queues/"
 ITEMS = "/api/v1/platform/annotation-queues/"
@@ -240,11 +236,8 @@ def page(templates: list[str], numbers: range) -> str:
     return ",".join(render(templates[i % len(templates)], i) for i in numbers)
 
 
-class LangSmithHandler(BaseHTTPRequestHandler):
+class LangSmithHandler(JSONHandler):
     """Queue ``q-N`` holds runs 0..N-1 on both endpoints."""
-
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go in two writes: without this, delayed ACKs add ~40 ms
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
@@ -252,45 +245,27 @@ class LangSmithHandler(BaseHTTPRequestHandler):
         if url.path.startswith(QUEUES) and url.path.endswith("/runs"):
             total = int(url.path[len(QUEUES) : -len("/runs")].split("-")[1])
             offset, limit = int(query["offset"][0]), int(query["limit"][0])
-            self._send_raw(200, "[" + page(V1, range(offset, min(total, offset + limit))) + "]")
+            self.send_text(200, "[" + page(V1, range(offset, min(total, offset + limit))) + "]")
         elif url.path.startswith(ITEMS) and url.path.endswith("/items"):
             total = int(url.path[len(ITEMS) : -len("/items")].split("-")[1])
             if query.get("status") != ["needs_my_review"]:
-                self._send(200, {"items": [], "next_cursor": None})
+                self.send_json(200, {"items": [], "next_cursor": None})
                 return
             start, size = int(query.get("cursor", ["0"])[0]), int(query.get("page_size", ["100"])[0])
             end = min(total, start + size)
             cursor = json.dumps(str(end) if end < total else None)
-            self._send_raw(200, '{"items":[' + page([ITEM], range(start, end)) + '],"next_cursor":' + cursor + "}")
+            self.send_text(200, '{"items":[' + page([ITEM], range(start, end)) + '],"next_cursor":' + cursor + "}")
         else:
-            self._send(404, {"detail": "Not Found"})
+            self.send_json(404, {"detail": "Not Found"})
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if urlsplit(self.path).path != QUERY or "min_start_time" not in body:
-            self._send(400, {"detail": "bad query"})
+            self.send_json(400, {"detail": "bad query"})
             return
         numbers = [int(rid.rsplit("-", 1)[1]) for rid in body["ids"]]
         runs = ",".join(render(V2[i % len(V2)], i) for i in numbers)
-        self._send_raw(200, '{"items":[' + runs + '],"next_cursor":null}')
-
-    def _send(self, status: int, payload: Any) -> None:
-        self._send_raw(status, json.dumps(payload, separators=(",", ":")))
-
-    def _send_raw(self, status: int, text: str) -> None:
-        data = text.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+        self.send_text(200, '{"items":[' + runs + '],"next_cursor":null}')
 
 
 def child(url: str, n: int, mode: str, endpoint: str) -> None:
@@ -298,30 +273,8 @@ def child(url: str, n: int, mode: str, endpoint: str) -> None:
     import runtrack
 
     src = runtrack.connect("langsmith", base_url=url + "/api/v1", api_key="bench-key", endpoint=endpoint)
-    baseline = peak_rss_mib()
-    started = time.perf_counter()
-    kept: list[runtrack.Run] = []
-    count = 0
     scope = {"review_status": "needs_my_review"} if endpoint == "items" else {}
-    for run in src.runs(queue_id=f"q-{n}", **scope):
-        count += 1
-        if mode == "keep":
-            kept.append(run)
-    seconds = time.perf_counter() - started
-    if count != n:
-        raise SystemExit(f"listed {count} runs, expected {n}")
-    print(
-        json.dumps(
-            {
-                "n": n,
-                "mode": mode,
-                "endpoint": endpoint,
-                "baseline": baseline,
-                "peak": peak_rss_mib(),
-                "seconds": seconds,
-            }
-        )
-    )
+    measure(src.runs(queue_id=f"q-{n}", **scope), n, mode, endpoint=endpoint)
 
 
 def main() -> None:
@@ -337,43 +290,16 @@ def main() -> None:
         return
 
     print(f"row size: {len(render(V1[0], 0))} bytes (deprecated endpoint, one successful run)")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), LangSmithHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    results = []
-    try:
-        for endpoint in args.endpoints:
-            for mode in args.modes:
-                for n in args.sizes:
-                    cmd = [sys.executable, __file__, "--child", url, str(n), mode, endpoint]
-                    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=300).stdout
-                    results.append(json.loads(out.strip().splitlines()[-1]))
-    finally:
-        server.shutdown()
-        server.server_close()
-
-    print("LangSmith queue listing through runtrack, page size 100, one fresh process per row")
-    print(
-        f"{'endpoint':<10}{'mode':<8}{'runs':>10}{'RSS before MiB':>16}{'peak RSS MiB':>14}{'growth MiB':>12}"
-        f"{'runs/s':>10}"
+    with serve(LangSmithHandler) as url:
+        results = [
+            run_child(__file__, ["--child", url, str(n), mode, endpoint])
+            for endpoint in args.endpoints
+            for mode in args.modes
+            for n in args.sizes
+        ]
+    print_table(
+        "LangSmith queue listing through runtrack, page size 100, one fresh process per row", results, "endpoint"
     )
-    for r in results:
-        growth = r["peak"] - r["baseline"]
-        rate = r["n"] / r["seconds"] if r["seconds"] else float("inf")
-        print(
-            f"{r['endpoint']:<10}{r['mode']:<8}{r['n']:>10}{r['baseline']:>16.1f}{r['peak']:>14.1f}{growth:>12.1f}"
-            f"{rate:>10.0f}"
-        )
-    for endpoint in args.endpoints:
-        streams = sorted(
-            (r for r in results if r["mode"] == "stream" and r["endpoint"] == endpoint), key=lambda r: r["n"]
-        )
-        if len(streams) >= 2:
-            small, large = streams[0], streams[-1]
-            print(
-                f"{endpoint} stream: {large['n'] // small['n']}x the runs, peak RSS "
-                f"{large['peak'] - small['peak']:+.1f} MiB ({large['peak'] / small['peak']:.2f}x)"
-            )
 
 
 if __name__ == "__main__":
