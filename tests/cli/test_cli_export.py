@@ -125,14 +125,20 @@ def test_crash_between_write_and_checkpoint_leaves_no_duplicates(
     assert read(out) == everything()
 
 
-def test_changed_configuration_is_refused(
-    cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path
-) -> None:
+def interrupted_export(cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path) -> Path:
+    """An export whose box "b" fails on its first page: exit 1, checkpoint left behind."""
     mock_box(mocked, "a")
     mock_box(mocked, "b", fail_at=0, status=500)
     mock_box(mocked, "c", BASE2)
     out = tmp_path / "runs.jsonl"
     assert cli("export", "--config", str(config_file), "-o", str(out)).code == 1
+    return out
+
+
+def test_changed_configuration_is_refused(
+    cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    out = interrupted_export(cli, config_file, mocked, tmp_path)
     config_file.write_text(config_file.read_text().replace('team = "red"', 'team = "blue"'))
     res = cli("export", "--config", str(config_file), "-o", str(out))
     assert res.code == 2 and "changed" in res.err and "--restart" in res.err
@@ -148,11 +154,7 @@ def test_changed_configuration_is_refused(
 def test_tampered_output_is_refused(
     cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path
 ) -> None:
-    mock_box(mocked, "a")
-    mock_box(mocked, "b", fail_at=0, status=500)
-    mock_box(mocked, "c", BASE2)
-    out = tmp_path / "runs.jsonl"
-    assert cli("export", "--config", str(config_file), "-o", str(out)).code == 1
+    out = interrupted_export(cli, config_file, mocked, tmp_path)
     out.write_text("")
     res = cli("export", "--config", str(config_file), "-o", str(out))
     assert res.code == 2 and "shorter" in res.err
