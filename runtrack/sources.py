@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from .adapter import Adapter
 from .config import ConfigFileError, SourceSpec
@@ -14,7 +15,10 @@ from .plugins import connect
 from .progress import Progress
 from .report import Collector, ReportSettings, SourceResult, scope_label
 
-__all__ = ["check_scopes", "connect_source", "describe_failure", "read_source", "read_sources"]
+if TYPE_CHECKING:
+    from .store import Store
+
+__all__ = ["check_scopes", "connect_source", "describe_failure", "read_source", "read_sources", "read_store"]
 
 log = logging.getLogger("runtrack.sources")
 
@@ -113,4 +117,43 @@ def read_sources(
     results: list[SourceResult] = []
     for spec in specs:
         results.extend(read_source(spec, settings, progress=progress, environ=environ, debug=debug))
+    return results
+
+
+def read_store(
+    store: Store,
+    specs: Iterable[SourceSpec] | None,
+    settings: ReportSettings,
+    *,
+    progress: Progress | None = None,
+) -> list[SourceResult]:
+    """The runs of each configured listing as the last ``runtrack sync`` stored them: no network, no credentials.
+
+    One :class:`SourceResult` per scope of each spec (every listing in the store when ``specs`` is None), holding
+    the runs that listing returned in its last pass; ``settings.since`` is a SQL filter of the store. A listing
+    never synced is a failed result that says so. ``read_at`` is when the listing was last read completely.
+    """
+    from .store.sync import scope_json
+
+    progress = progress or Progress(None)
+    listings = store.listings()
+    if specs is None:
+        wanted = [(info.source, info.adapter, info.scope) for info in listings]
+    else:
+        wanted = [(spec.name, spec.adapter, dict(scope)) for spec in specs for scope in spec.scopes]
+    results: list[SourceResult] = []
+    for source, adapter, scope in wanted:
+        result = SourceResult(source=source, adapter=adapter, scope=scope)
+        results.append(result)
+        matches = [i for i in listings if i.source == source and scope_json(i.scope) == scope_json(scope)]
+        if not matches:
+            result.error = f"not in the store {store.path}: run `runtrack sync` first"
+            continue
+        done = [i.last_complete_at for i in matches if i.last_complete_at is not None]
+        result.read_at = result.finished_at = max(done) if done else None
+        collector = Collector(result, settings)
+        progress.start(f"{source} {scope_label(scope)}")
+        for info in matches:
+            progress.advance(collector.add(store.runs(listing=info.key, since=settings.since)))
+        progress.finish()
     return results

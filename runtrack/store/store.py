@@ -3,6 +3,7 @@ read from without any network."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -292,7 +293,8 @@ def _decoded(cursor: sqlite3.Cursor, batch: int) -> Iterator[Run]:
             for (doc,) in rows:
                 yield decode(doc)
     finally:
-        cursor.close()
+        with contextlib.suppress(sqlite3.ProgrammingError):  # the store was closed before the iterator ended
+            cursor.close()
 
 
 def open_store(path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
