@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -133,10 +132,9 @@ def _row(source: str, scope: str, result: SyncResult | None, state: str) -> list
 
 def cmd_sync(args: argparse.Namespace, now: datetime) -> int:
     from .cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, _load
-    from .errors import RuntrackError
     from .report import scope_label
-    from .sources import connect_source, describe_failure
-    from .store import StoreError, open_store
+    from .sources import sync_source
+    from .store import open_store
 
     config = _load(args, now)
     path = store_path(args.store)
@@ -148,45 +146,17 @@ def cmd_sync(args: argparse.Namespace, now: datetime) -> int:
             _err(f"syncing {len(config.sources)} source(s) into {path}")
         try:
             for spec in config.sources:
-                try:
-                    adapter = connect_source(spec)
-                except Exception as exc:
-                    failed = True
-                    for scope in spec.scopes:
-                        rows.append(_row(spec.name, scope_label(scope), None, "failed"))
-                    _err(f"source {spec.name!r} failed: {describe_failure(exc)}")
-                    continue
-                with adapter:
-                    for scope in spec.scopes:
-                        label = scope_label(scope)
-                        progress.start(f"{spec.name} {label}")
-                        try:
-                            result = store.sync(
-                                adapter,
-                                source=spec.name,
-                                full=args.full,
-                                page_size=spec.page_size,
-                                max_items=spec.max_items,
-                                progress=progress,
-                                **scope,
-                            )
-                        except StoreError:
-                            progress.finish(failed=True)
-                            raise
-                        except RuntrackError as exc:
-                            progress.finish(failed=True)
-                            if args.debug:
-                                traceback.print_exc()
-                            failed = True
-                            records = store.syncs(source=spec.name, limit=1)
-                            rows.append(_failed_row(spec.name, label, records[0] if records else None))
-                            _err(f"source {spec.name!r} {label} failed: {describe_failure(exc)}")
-                            continue
-                        progress.finish()
+                for done in sync_source(store, spec, full=args.full, progress=progress, debug=args.debug):
+                    label = scope_label(done.scope)
+                    if done.result is not None:
+                        result = done.result
                         state = "complete" if result.complete else "partial (max_items)"
                         rows.append(_row(spec.name, label, result, state + (", resumed" if result.resumed else "")))
+                        continue
+                    failed = True
+                    rows.append(_failed_row(spec.name, label, done.record))
+                    _err(f"source {spec.name!r} {label} failed: {done.error}")
         except KeyboardInterrupt:
-            progress.finish(failed=True)
             _err(f"interrupted; every page read so far is in {path}: run the same command to resume")
             return EXIT_INTERRUPTED
         finally:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from .adapter import Adapter
 from .config import ConfigFileError, SourceSpec
@@ -16,9 +18,18 @@ from .progress import Progress
 from .report import Collector, ReportSettings, SourceResult, scope_label
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .store import Store, SyncRecord, SyncResult
 
-__all__ = ["check_scopes", "connect_source", "describe_failure", "read_source", "read_sources", "read_store"]
+__all__ = [
+    "ListingSync",
+    "check_scopes",
+    "connect_source",
+    "describe_failure",
+    "read_source",
+    "read_sources",
+    "read_store",
+    "sync_source",
+]
 
 log = logging.getLogger("runtrack.sources")
 
@@ -157,3 +168,75 @@ def read_store(
             progress.advance(collector.add(store.runs(listing=info.key, since=settings.since)))
         progress.finish()
     return results
+
+
+@attrs.frozen(kw_only=True)
+class ListingSync:
+    """How syncing one listing of a source went: its result, or the error and the failed pass's record."""
+
+    source: str
+    scope: Mapping[str, Any]
+    result: SyncResult | None = None
+    error: str | None = None
+    record: SyncRecord | None = None  #: the failed pass (runs stored before the error), when there was one
+
+
+def sync_source(
+    store: Store,
+    spec: SourceSpec,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+    environ: Mapping[str, str] | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+    debug: bool = False,
+) -> list[ListingSync]:
+    """``store.sync`` every scope of ``spec``; a listing's error is recorded and the next listing goes on.
+
+    Errors of the store itself (:class:`~runtrack.store.StoreError`: disk full, locked) and ``KeyboardInterrupt``
+    propagate: the next listing would meet them too.
+    """
+    from .store import StoreError
+
+    progress = progress or Progress(None)
+    try:
+        adapter = connect_source(spec, environ)
+    except Exception as exc:
+        if debug:
+            log.exception("connecting source %r failed", spec.name)
+        return [ListingSync(source=spec.name, scope=scope, error=describe_failure(exc)) for scope in spec.scopes]
+    out: list[ListingSync] = []
+    with adapter:
+        for scope in spec.scopes:
+            progress.start(f"{spec.name} {scope_label(scope)}")
+            try:
+                result = store.sync(
+                    adapter,
+                    source=spec.name,
+                    full=full,
+                    page_size=spec.page_size,
+                    max_items=spec.max_items,
+                    progress=progress,
+                    clock=clock,
+                    **scope,
+                )
+            except StoreError:
+                progress.finish(failed=True)
+                raise
+            except Exception as exc:
+                progress.finish(failed=True)
+                if debug:
+                    log.exception("syncing source %r failed", spec.name)
+                records = store.syncs(source=spec.name, limit=1)
+                out.append(
+                    ListingSync(
+                        source=spec.name,
+                        scope=scope,
+                        error=describe_failure(exc),
+                        record=records[0] if records else None,
+                    )
+                )
+                continue
+            progress.finish()
+            out.append(ListingSync(source=spec.name, scope=scope, result=result))
+    return out

@@ -147,22 +147,29 @@ class _Pass:
     clock: Callable[[], datetime]
     result: dict[str, Any]
 
-    def existing(self, uids: Sequence[str]) -> dict[str, tuple[str, str, str | None, str | None]]:
-        found: dict[str, tuple[str, str, str | None, str | None]] = {}
+    def existing(self, uids: Sequence[str]) -> dict[str, tuple[str, str, str | None, str | None, int | None]]:
+        """uid -> (content hash, status, status_raw, deleted_at, this listing's pass that last saw it)."""
+        found: dict[str, tuple[str, str, str | None, str | None, int | None]] = {}
         for i in range(0, len(uids), _CHUNK):
             chunk = uids[i : i + _CHUNK]
             rows = self.conn.execute(
-                "SELECT uid, content_hash, status, status_raw, deleted_at FROM runs "
-                f"WHERE uid IN ({', '.join('?' * len(chunk))})",
-                chunk,
+                "SELECT r.uid, r.content_hash, r.status, r.status_raw, r.deleted_at, m.pass_id FROM runs r "
+                "LEFT JOIN listing_members m ON m.uid = r.uid AND m.listing_key = ? "
+                f"WHERE r.uid IN ({', '.join('?' * len(chunk))})",
+                [self.key, *chunk],
             )
-            for uid, digest, status, status_raw, deleted_at in rows:
-                found[uid] = (digest, status, status_raw, deleted_at)
+            for uid, *values in rows:
+                found[uid] = tuple(values)
         return found
 
     def write_page(self, page: Page[Run]) -> None:
         """Store one page and its cursor in one transaction; the last page also completes the pass."""
-        encoded = {run.uid: Encoded(run) for run in page.items}  # a uid twice in one page: the last one wins
+        encoded: dict[str, Encoded] = {}
+        for run in page.items:  # a uid twice in one page: the first one stays (as across pages, below)
+            if run.uid not in encoded:
+                encoded[run.uid] = Encoded(run)
+            else:
+                self.result["unchanged"] += 1
         now = timestamp(self.clock())
         counts = self.result
         with writing(self.conn, self.path):
@@ -179,6 +186,10 @@ class _Pass:
                     docs.append((uid, enc.doc))
                     history.append((uid, now, run.status.value, run.status_raw))
                     counts["inserted"] += 1
+                elif before[4] == self.pass_id:
+                    # listed twice in one pass (a LangSmith run in two queues of one fan-out): the first one stays,
+                    # so that re-syncs do not flip between the two
+                    counts["unchanged"] += 1
                 elif before[0] != enc.hash or before[3] is not None:
                     updates.append((*enc.row(self.source)[1:], now, uid))
                     docs.append((uid, enc.doc))

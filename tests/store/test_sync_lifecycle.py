@@ -177,3 +177,17 @@ def test_history_times_come_from_the_clock(db: Path) -> None:
     with runtrack.open_store(db) as store:
         store.sync(MemoryAdapter([make_run(1)]), clock=lambda: T0)
         assert [h.at for h in store.history(make_run(1).uid)] == [T0]
+
+
+def test_a_run_listed_twice_in_one_pass_keeps_its_first_version_and_resyncs_change_nothing(db: Path) -> None:
+    first = make_run(1, box="a")
+    second = attrs.evolve(first, scope={"box": "b"}, name="other queue")  # same uid, other container
+    src = MemoryAdapter([first, make_run(2), make_run(3), second, make_run(4)])  # pages of 3: the copy on page 2
+    with runtrack.open_store(db) as store:
+        result = store.sync(src)
+        assert (result.read, result.inserted, result.unchanged) == (5, 4, 1)
+        assert store.get(first.uid) == first
+        again = store.sync(src)
+        assert (again.changed, again.unchanged, again.deleted) == (0, 5, 0)
+        src.data = [first, first]  # twice on one page
+        assert store.sync(src).unchanged == 2
