@@ -288,3 +288,22 @@ def test_a_run_changed_at_the_source_is_an_update_of_the_same_task(
     conn = sqlite3.connect(store)
     ops = [r[0] for r in conn.execute("SELECT op FROM migrate_journal WHERE source_key = ?", (changed.uid,))]
     assert ops[-2:] == ["update", "reconcile"]
+
+
+def test_runs_synced_into_a_store_migrate_from_it_with_the_state_in_the_same_file(
+    fake: FakeLangSmith, ls_peer: LabelStudioPeer, ls_session: requests.Session, project: int, tmp_path: Path
+) -> None:
+    src, dst = _adapters(fake, ls_peer)
+    path = tmp_path / "runtrack.db"
+    with runtrack.open_store(path) as store:
+        store.sync(src)
+        fake.clear_log()
+        mig = runtrack.migration(NAME, source=store, target=dst, store=store, project=project)
+        assert mig.apply().counts["created"] == RUNS
+        assert fake.request_count == 0  # the runs came from the store, not from LangSmith
+        assert store.count() == RUNS  # the store still reads its own tables
+    assert _counts(ls_session, ls_peer, project) == (RUNS, RUNS)
+    tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"migrate_meta", "migrate_id_map", "migrate_journal"} <= tables
+    code, _, err = _finish(_cli(fake, ls_peer, path, "--from-store", "--reconcile", "--option", f"project={project}"))
+    assert code == 0, err
