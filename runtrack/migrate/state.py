@@ -24,7 +24,7 @@ __all__ = ["SCHEMA_VERSION", "STATES", "Containers", "MapRow", "MigrationState",
 
 SCHEMA_VERSION = 1
 #: States of an id-map row.
-STATES = ("in_flight", "written", "blocked", "failed", "verified", "missing")
+STATES = ("in_flight", "written", "blocked", "failed", "verified", "missing", "mismatched")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS migrate_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -166,26 +166,52 @@ def _finish(proc: subprocess.Popen[bytes]) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
+def _wait_for_pass(store: Path, passes: int, proc: subprocess.Popen[bytes]) -> None:
+    """Until the store records the ``passes``-th apply pass (or the process ends)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if store.exists():
+            conn = sqlite3.connect(store)
+            try:
+                if conn.execute("SELECT count(*) FROM migrate_passes").fetchone()[0] >= passes:
+                    return
+            except sqlite3.OperationalError:  # the tables are being created
+                pass
+            finally:
+                conn.close()
+        time.sleep(0.01)
+
+
 def test_kill_9_at_random_moments_then_rerun_ends_with_exactly_n_tasks_and_predictions(
     fake: FakeLangSmith, ls_peer: LabelStudioPeer, ls_session: requests.Session, project: int, tmp_path: Path
 ) -> None:
+    """10 trials; before each, 12 new runs arrive at the source, so every trial has work to be killed in."""
     store = tmp_path / "runtrack.db"
     rng = random.Random(20261128)
     options = ("--option", f"project={project}", "--option", "batch_size=4")
-    kills = 0
-    for _ in range(12):
+    kills = killed_mid_write = 0
+    before = 0
+    for trial in range(10):
+        fake.insert_runs(fake.queue_ids[trial % 2], 12)
         proc = _cli(fake, ls_peer, store, *options)
-        time.sleep(rng.uniform(0.2, 2.5))
+        _wait_for_pass(store, trial + 1, proc)  # started work (interpreter start-up is not an interesting moment)
+        time.sleep(rng.uniform(0.0, 0.5))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.communicate(timeout=60)
         tasks, predictions = _counts(ls_session, ls_peer, project)
-        assert tasks == predictions <= RUNS  # never a duplicate, never a task without its prediction
-    assert kills >= 8  # most trials really died mid-way
+        assert tasks == predictions  # never a task without its prediction
+        assert tasks <= len(fake.all_run_ids())  # never a duplicate
+        if proc.returncode == -signal.SIGKILL and tasks > before:
+            killed_mid_write += 1
+        before = tasks
+    assert kills >= 6 and killed_mid_write >= 3, (kills, killed_mid_write)
     code, out, err = _finish(_cli(fake, ls_peer, store, *options))
     assert code == 0, err
-    assert _counts(ls_session, ls_peer, project) == (RUNS, RUNS)
+    n = len(fake.all_run_ids())
+    assert n == RUNS + 10 * 12
+    assert _counts(ls_session, ls_peer, project) == (n, n)
     code, out, err = _finish(_cli(fake, ls_peer, store, "--reconcile", *options))
     assert code == 0, err
     assert "verified" in out
