@@ -35,15 +35,10 @@ class MigrateUsageError(ConfigurationError):
     """A bad ``migrate`` command line (exit 2)."""
 
 
-def _key_value(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key.strip(), value
-
-
 def add_parsers(sub: Any) -> None:
     """Add ``migrate`` and ``migrations`` to the ``runtrack`` subcommands."""
+    from .cli import _key_value  # the CLI's own KEY=VALUE parser (cli.py imports this module)
+
     p = sub.add_parser(
         "migrate",
         help="move runs to another platform: plan, apply (default) or reconcile",
