@@ -94,7 +94,7 @@ class Migration:
         """What apply would do now; writes nothing anywhere (not even the store)."""
         state = self._read_only_state()
         try:
-            sink = self.direction.sink(Containers(state, self.name))
+            sink = self.direction.sink(Containers(state, self.name, read_only=True))
             entries: list[PlanEntry] = []
             for chunk in batched(self._keyed(sink, scope), sink.batch_size):
                 live = [i for i in chunk if i.blocked is None]
