@@ -208,6 +208,18 @@ class Adapter:
         return f"{self.name}:{self.instance}:{self.kind}:" + ",".join(parts)
 
 
+def _missing_hint(opt: Option) -> str:
+    """How to give a missing option. A secret is never passed on a command line: name where it comes from."""
+    env = " or ".join(opt.env)
+    if opt.secret:
+        where = f"set the environment variable {env}, or name" if env else "name"
+        return (
+            f"{where} the variable that holds it with {opt.name}_env in the configuration file or "
+            f"--{opt.name.replace('_', '-')}-env on the command line (in Python: connect(..., {opt.name}=...))"
+        )
+    return f"pass {opt.name}=... (configuration file, or --option {opt.name}=...)" + (f" or set {env}" if env else "")
+
+
 def resolve_options(
     adapter: str,
     declared: tuple[Option, ...],
@@ -236,10 +248,8 @@ def resolve_options(
             value = opt.default
         if value is None:
             if opt.required:
-                hint = f" or set {' or '.join(opt.env)}" if opt.env else ""
                 raise ConfigurationError(
-                    f"missing option {opt.name!r} for adapter {adapter!r}: pass {opt.name}=...{hint}",
-                    platform=adapter,
+                    f"missing option {opt.name!r} for adapter {adapter!r}: {_missing_hint(opt)}", platform=adapter
                 )
             resolved[opt.name] = None
             continue

@@ -395,6 +395,10 @@ def main(argv: Sequence[str] | None = None, *, now: datetime | None = None) -> i
     except SystemExit as exc:  # --help, --version, and usage errors (argparse prints them)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     debug, quiet = bool(getattr(args, "debug", False)), bool(getattr(args, "quiet", False))
+    if args.command == "demo":  # the global flags may follow the command name, as for every other command
+        debug = debug or "--debug" in extra
+        quiet = quiet or "-q" in extra or "--quiet" in extra
+        extra = [a for a in extra if a not in ("--debug", "-q", "--quiet")] + (["--quiet"] if quiet else [])
     args.debug, args.quiet = debug, quiet
     with _logging(debug=debug, quiet=quiet):
         return _dispatch(parser, args, extra, now or datetime.now(timezone.utc))
