@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import attrs
 
@@ -54,6 +54,8 @@ __all__ = [
 log = logging.getLogger("runtrack.http")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
 DEFAULT_TIMEOUT = (3.05, 60.0)
 EXCERPT_CHARS = 300
 READ_CHUNK = 1 << 20  # bytes per read of a response body
@@ -101,6 +103,18 @@ def join_url(base_url: str, path: str) -> str:
     if path.startswith(("http://", "https://")):
         return path
     return base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` of ``url`` (default ports made explicit, host in lower case): where a credential
+    may go. A URL with an unreadable port has an origin of its own, equal to no other."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        return f"invalid:{url}"
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
 class Auth(Protocol):
@@ -259,6 +273,8 @@ class Transport:
             raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.host = parts.netloc.lower()
+        #: the only origin this transport sends requests (and so credentials) to
+        self.origin = origin(self.base_url)
         self.platform = platform
         self.auth = auth
         self.timeout = timeout
@@ -432,17 +448,54 @@ class Transport:
             raise self._error(request, response, info, attempt)
 
     def _send_once(self, request: Request, url: str, headers: Mapping[str, str] | None) -> requests.Response:
+        """One request with its same-origin redirects. Credentials go to the configured origin only: a URL or a
+        redirect to another origin is refused before anything is sent there (requests would strip
+        ``Authorization`` on such a redirect, but not custom headers like ``X-API-Key``)."""
+        method, params, body = request.method, request.params, request.json
+        for _ in range(MAX_REDIRECTS + 1):
+            self._check_origin(request, url)
+            response = self._request(method, url, params, body, headers)
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECT_STATUSES or not location:
+                return response
+            response.close()
+            url = urljoin(response.url or url, location)
+            params = {}  # the Location carries its own query
+            if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
+                method, body = "GET", None
+        raise RequestError(f"{request.describe()}: more than {MAX_REDIRECTS} redirects", platform=self.platform)
+
+    def _check_origin(self, request: Request, url: str) -> None:
+        target = origin(url)
+        if target != self.origin:
+            shown = target if not target.startswith("invalid:") else "an invalid URL"
+            raise RequestError(
+                f"{request.describe()}: refused to send a request to {shown}: runtrack sends credentials to the "
+                f"configured origin {self.origin} only (a redirect or link to another host, scheme or port). "
+                "If the service moved, set base_url to its new address.",
+                platform=self.platform,
+            )
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any],
+        body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> requests.Response:
         merged = dict(self.auth.headers()) if self.auth else {}
         if headers:
             merged.update(headers)
         response = self.session.request(
-            request.method,
+            method,
             url,
-            params={k: v for k, v in request.params.items() if v is not None} or None,
-            json=request.json,
+            params={k: v for k, v in params.items() if v is not None} or None,
+            json=body,
             headers=merged,
             timeout=self.timeout,
             stream=True,
+            allow_redirects=False,
         )
         try:
             # What ``response.content`` does, in reads of up to READ_CHUNK instead of requests' 10 KiB: reading a
