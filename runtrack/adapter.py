@@ -259,7 +259,7 @@ def resolve_options(
             except (TypeError, ValueError) as exc:
                 shown = "(secret)" if opt.secret else repr(value)
                 raise ConfigurationError(f"invalid {source} = {shown}: {exc}", platform=adapter) from None
-        if opt.secret:
-            value = Secret(str(value.reveal() if isinstance(value, Secret) else value))
+        if opt.secret:  # surrounding whitespace is never part of a key (a pasted "key\n" would break the header)
+            value = Secret(str(value.reveal() if isinstance(value, Secret) else value).strip())
         resolved[opt.name] = value
     return resolved

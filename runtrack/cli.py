@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import plugins
+from ._redact import redact
 from ._tables import text_table
 from ._version import __version__
 from .config import Config, find_config, load_config, parse_duration, parse_since, scope_keywords, suggest
@@ -400,8 +401,33 @@ def main(argv: Sequence[str] | None = None, *, now: datetime | None = None) -> i
         quiet = quiet or "-q" in extra or "--quiet" in extra
         extra = [a for a in extra if a not in ("--debug", "-q", "--quiet")] + (["--quiet"] if quiet else [])
     args.debug, args.quiet = debug, quiet
-    with _logging(debug=debug, quiet=quiet):
+    with _redacted_stderr(), _logging(debug=debug, quiet=quiet):
         return _dispatch(parser, args, extra, now or datetime.now(timezone.utc))
+
+
+class _RedactingStream:
+    """A text stream that redacts known secrets from everything written to it (stderr: messages, log lines,
+    ``--debug`` tracebacks)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _redacted_stderr() -> Iterator[None]:
+    saved = sys.stderr
+    sys.stderr = _RedactingStream(saved)
+    try:
+        yield
+    finally:
+        sys.stderr = saved
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str], when: datetime) -> int:

@@ -26,8 +26,10 @@ from urllib.parse import urljoin, urlsplit
 import attrs
 
 from . import _version
+from ._redact import redact, register_secret
 from .errors import (
     AuthenticationError,
+    ConfigurationError,
     NetworkError,
     NotFoundError,
     PayloadError,
@@ -59,7 +61,6 @@ MAX_REDIRECTS = 10
 DEFAULT_TIMEOUT = (3.05, 60.0)
 EXCERPT_CHARS = 300
 READ_CHUNK = 1 << 20  # bytes per read of a response body
-REDACTED = "***"
 
 
 def sleep_for(seconds: float) -> None:
@@ -76,6 +77,7 @@ class Secret:
         if isinstance(value, Secret):
             value = value.reveal()
         self._value = value
+        register_secret(value)
 
     def reveal(self) -> str:
         return self._value
@@ -138,6 +140,8 @@ class HeaderAuth:
         self._headers = {k: v.reveal() if isinstance(v, Secret) else v for k, v in headers.items()}
         self._secrets = [s.reveal() if isinstance(s, Secret) else s for s in secret_values]
         self._secrets += [v.reveal() for v in headers.values() if isinstance(v, Secret)]
+        for secret in self._secrets:
+            register_secret(secret)
 
     def headers(self) -> Mapping[str, str]:
         return self._headers
@@ -175,6 +179,8 @@ class RefreshingAuth:
         self._token: str | None = None
         self._expires_at = 0.0
         self._static_secrets = [s.reveal() if isinstance(s, Secret) else s for s in secret_values]
+        for secret in self._static_secrets:
+            register_secret(secret)
         # Every token handed out stays redacted (an old one may still echo back in a late error body).
         self._issued: collections.deque[str] = collections.deque(maxlen=16)
 
@@ -187,6 +193,7 @@ class RefreshingAuth:
                 if not self._valid():
                     self._token, self._expires_at = self._obtain()
                     self._issued.append(self._token)
+                    register_secret(self._token)
         return {self._header: f"{self._scheme} {self._token}"}
 
     def refresh(self) -> bool:
@@ -331,9 +338,8 @@ class Transport:
         return [s for s in (self.auth.secrets() if self.auth else ()) if s and len(s) >= 4]
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets():
-            text = text.replace(secret, REDACTED)
-        return text
+        """``text`` without any secret of this transport or of the process, whole or in pieces of 8+ chars."""
+        return redact(text, self.secrets())
 
     # -- requests
 
@@ -487,6 +493,7 @@ class Transport:
         merged = dict(self.auth.headers()) if self.auth else {}
         if headers:
             merged.update(headers)
+        _check_header_values(merged, self.platform)
         response = self.session.request(
             method,
             url,
@@ -535,7 +542,7 @@ class Transport:
     def _error(self, request: Request, response: requests.Response, info: ErrorInfo, attempts: int) -> RuntrackError:
         status = response.status_code
         cls = info.error_class or _status_class(status)
-        message = _excerpt(info.message) if info.message else default_error_message(response)
+        message = _excerpt(self.redact(info.message)) if info.message else default_error_message(response)
         text = f"{request.describe()}: HTTP {status}"
         if info.vendor_code:
             text += f" {info.vendor_code}"
@@ -595,8 +602,24 @@ def default_error_message(response: requests.Response) -> str:
 
 
 def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most ``limit`` characters of ``text``, whitespace collapsed, secrets redacted before the cut (and again
+    after it: a secret cut at the end still shows no piece of 8+ characters)."""
+    text = redact(" ".join(text.split()))
+    return text if len(text) <= limit else redact(text[: limit - 1]) + "…"
+
+
+_BAD_HEADER_VALUE = re.compile(r"^\s|[\r\n\x00]")
+
+
+def _check_header_values(headers: Mapping[str, str], platform: str) -> None:
+    """requests refuses such values with a message that shows them: say which header, never its value."""
+    for name, value in headers.items():
+        if isinstance(value, str) and _BAD_HEADER_VALUE.search(value):
+            raise ConfigurationError(
+                f"the value of the {name} header has a line break, NUL or leading whitespace (not shown): "
+                "check the key or token it is made from",
+                platform=platform,
+            )
 
 
 def _request_id(response: requests.Response) -> str | None:

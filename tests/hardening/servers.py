@@ -39,3 +39,11 @@ def credential_headers(server: FakeServer) -> list[dict[str, str]]:
     """Headers of every logged request that carry a credential."""
     names = ("authorization", "x-api-key", "x-tenant-id")
     return [{k: v for k, v in r.headers.items() if k.lower() in names} for r in server.requests]
+
+
+def leaked(text: str, *secrets: str) -> list[str]:
+    """Every 8-character piece of ``secrets`` found in ``text`` (empty: nothing leaked)."""
+    return [s[i : i + 8] for s in secrets for i in range(len(s) - 7) if s[i : i + 8] in text]
+
+
+ALL_SECRETS = (LS_LEGACY, LS_PAT, LANGSMITH_KEY, FOUNDRY_TOKEN, ACCESS)

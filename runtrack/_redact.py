@@ -1,0 +1,73 @@
+"""Redaction of secrets from any text runtrack shows: error messages and fields, log lines, CLI output.
+
+Every :class:`runtrack.http.Secret` (and every token an auth hands out) is registered here when it is made, so
+an error built anywhere in the process is redacted without knowing which adapter's key it might echo. A secret
+is redacted whole, and so is every piece of 8 or more characters of it: a token cut by an excerpt's end, or
+echoed in part by a server, does not show either.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+__all__ = ["REDACTED", "WINDOW", "redact", "register_secret"]
+
+REDACTED = "***"
+#: the shortest piece of a secret that is redacted on its own
+WINDOW = 8
+#: shorter values are not secrets worth hiding (and would redact ordinary words)
+MIN_SECRET = 4
+_MAX_REGISTERED = 256
+
+_registered: dict[str, None] = {}
+_lock = threading.Lock()
+
+
+def register_secret(value: str) -> None:
+    """Remember ``value`` as a secret of this process (the oldest are forgotten beyond a few hundred)."""
+    if len(value) < MIN_SECRET:
+        return
+    with _lock:
+        _registered.pop(value, None)
+        _registered[value] = None
+        while len(_registered) > _MAX_REGISTERED:
+            del _registered[next(iter(_registered))]
+
+
+def registered_secrets() -> list[str]:
+    with _lock:
+        return list(_registered)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every registered secret, every one of ``secrets``, and every piece of 8+ characters of
+    them replaced by ``***``."""
+    if not text:
+        return text
+    spans: list[tuple[int, int]] = []
+    for secret in {*registered_secrets(), *secrets}:
+        if len(secret) < MIN_SECRET:
+            continue
+        pieces = (
+            [secret] if len(secret) <= WINDOW else [secret[i : i + WINDOW] for i in range(len(secret) - WINDOW + 1)]
+        )
+        for piece in pieces:
+            at = text.find(piece)
+            while at >= 0:
+                spans.append((at, at + len(piece)))
+                at = text.find(piece, at + 1)
+    if not spans:
+        return text
+    spans.sort()
+    out: list[str] = []
+    pos = 0
+    start, end = spans[0]
+    for s, e in spans[1:]:
+        if s <= end:
+            end = max(end, e)
+            continue
+        out += [text[pos:start], REDACTED]
+        pos, start, end = end, s, e
+    out += [text[pos:start], REDACTED, text[end:]]
+    return "".join(out)
