@@ -8,10 +8,11 @@ echoed in part by a server, does not show either.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 
-__all__ = ["REDACTED", "WINDOW", "redact", "register_secret"]
+__all__ = ["LOOKS_LIKE_A_KEY", "REDACTED", "WINDOW", "looks_like_secret", "redact", "register_secret"]
 
 REDACTED = "***"
 #: the shortest piece of a secret that is redacted on its own
@@ -71,3 +72,22 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         pos, start, end = end, s, e
     out += [text[pos:start], REDACTED, text[end:]]
     return "".join(out)
+
+
+LOOKS_LIKE_A_KEY = (
+    "this looks like a key, not a variable name (not shown): put the key in an environment variable and give "
+    "the variable's NAME here"
+)
+#: vendor prefixes of API keys and tokens (LangSmith, OpenAI-style, GitHub, Slack, JWTs)
+_KEY_PREFIXES = ("lsv2_", "ls__", "sk-", "ghp_", "github_pat_", "xox", "eyj")
+_HEX = re.compile(r"[0-9a-fA-F]{20,}")
+
+
+def looks_like_secret(text: str) -> bool:
+    """Whether ``text``, given where a variable NAME belongs, is rather a credential: a vendor prefix, a JWT, a
+    long hex string, or a long mix of upper case, lower case and digits (variable names are not written so)."""
+    value = text.strip()
+    if value.lower().startswith(_KEY_PREFIXES) or value.count(".") == 2 or _HEX.fullmatch(value):
+        return True
+    mixed = any(c.islower() for c in value) and any(c.isupper() for c in value) and any(c.isdigit() for c in value)
+    return len(value) >= 20 and mixed

@@ -8,6 +8,7 @@ builds its :class:`~runtrack.http.Transport`, and returns a :class:`~runtrack.pa
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -17,6 +18,15 @@ import attrs
 from .errors import ConfigurationError
 from .http import ErrorInfo, Secret, Transport
 from .model import Run
+from .option_values import (
+    HiddenValueError,
+    parse_base_url,
+    parse_bool,
+    parse_ca_bundle,
+    parse_int,
+    parse_positive_number,
+    parse_timeout,
+)
 from .paginate import Listing, RunIterator
 
 if TYPE_CHECKING:
@@ -24,8 +34,14 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_CONCURRENCY", "Adapter", "Option", "common_options", "concurrency_option"]
 
+log = logging.getLogger("runtrack.adapter")
+
 #: Upper bound of the ``concurrency`` option: more workers only add load on the vendor's rate limits.
 MAX_CONCURRENCY = 16
+#: Upper bound of the ``max_retries`` option.
+MAX_RETRIES = 100
+#: Default of the ``deadline`` option: seconds one request may take in all.
+DEFAULT_DEADLINE = 300.0
 
 
 @attrs.frozen(kw_only=True)
@@ -41,41 +57,8 @@ class Option:
     parse: Callable[[Any], Any] | None = None
 
 
-def _positive_float(value: Any) -> float:
-    number = float(value)
-    if number <= 0:
-        raise ValueError("must be > 0")
-    return number
-
-
-def _timeout(value: Any) -> Any:
-    if isinstance(value, (tuple, list)):
-        connect, read = value
-        return (_positive_float(connect), _positive_float(read))
-    return _positive_float(value)
-
-
-def _non_negative_int(value: Any) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError("must be >= 0")
-    return number
-
-
-def _base_url(value: Any) -> str:
-    text = str(value).strip()
-    if "://" not in text:
-        text = "https://" + text
-    if not text.startswith(("http://", "https://")):
-        raise ValueError("must be an http:// or https:// URL")
-    return text.rstrip("/")
-
-
 def parse_concurrency(value: Any) -> int:
-    number = int(value)
-    if not 1 <= number <= MAX_CONCURRENCY:
-        raise ValueError(f"must be between 1 and {MAX_CONCURRENCY}")
-    return number
+    return parse_int(value, minimum=1, maximum=MAX_CONCURRENCY)
 
 
 def concurrency_option(containers: str) -> Option:
@@ -91,19 +74,42 @@ def concurrency_option(containers: str) -> Option:
 def common_options(
     *, base_url_env: tuple[str, ...], api_key_env: tuple[str, ...], default_base_url: str | None = None
 ) -> tuple[Option, ...]:
-    """The options every adapter has: ``base_url``, ``api_key``, ``timeout``, ``max_retries``."""
+    """The options every adapter has: ``base_url``, ``api_key``, ``timeout``, ``deadline``, ``max_retries``,
+    ``verify``, ``ca_bundle``."""
     return (
         Option(
             name="base_url",
             env=base_url_env,
             required=default_base_url is None,
             default=default_base_url,
-            parse=_base_url,
-            help="the platform's URL (a bare host means https://HOST)",
+            parse=parse_base_url,
+            help="the platform's URL (a bare host means https://HOST); credentials in it are refused",
         ),
         Option(name="api_key", env=api_key_env, required=True, secret=True, help="API key or token"),
-        Option(name="timeout", default=(3.05, 60.0), parse=_timeout, help="seconds, or (connect, read)"),
-        Option(name="max_retries", default=4, parse=_non_negative_int, help="retries of 429/5xx/connection errors"),
+        Option(name="timeout", default=(3.05, 60.0), parse=parse_timeout, help="seconds, or (connect, read)"),
+        Option(
+            name="deadline",
+            default=DEFAULT_DEADLINE,
+            parse=parse_positive_number,
+            help="seconds one request may take in all, however slowly the answer trickles in",
+        ),
+        Option(
+            name="max_retries",
+            default=4,
+            parse=lambda value: parse_int(value, minimum=0, maximum=MAX_RETRIES),
+            help=f"retries of 429/5xx/connection errors, 0 to {MAX_RETRIES}",
+        ),
+        Option(
+            name="verify",
+            default=True,
+            parse=parse_bool,
+            help="verify TLS certificates; false is for tests only and is warned about on every connect",
+        ),
+        Option(
+            name="ca_bundle",
+            parse=parse_ca_bundle,
+            help="CA bundle file or directory to verify TLS with (a corporate TLS proxy's CA)",
+        ),
     )
 
 
@@ -122,6 +128,15 @@ class Adapter:
 
     def __init__(self, *, environ: Mapping[str, str] | None = None, **options: Any) -> None:
         self.config: dict[str, Any] = resolve_options(self.name, self.options, options, environ)
+        if self.config.get("verify") is False:
+            if self.config.get("ca_bundle"):
+                raise ConfigurationError("verify=false contradicts ca_bundle: give one of them", platform=self.name)
+            log.warning(
+                "%s: TLS certificate verification is OFF (verify=false): anyone on the network path to %s can read "
+                "and change this traffic, credentials included",
+                self.name,
+                self.config.get("base_url"),
+            )
         self.transport = self.make_transport()
         self.instance = self.transport.host
 
@@ -154,7 +169,14 @@ class Adapter:
             timeout=self.config.get("timeout"),
             max_retries=self.config.get("max_retries", 4),
             describe_error=self.describe_error,
+            deadline=self.config.get("deadline"),
+            verify=self.tls_verify,
         )
+
+    @property
+    def tls_verify(self) -> bool | str:
+        """What the transport verifies TLS with: ``ca_bundle`` when set, else the ``verify`` option."""
+        return self.config.get("ca_bundle") or self.config.get("verify", True) is not False
 
     def make_auth(self) -> Any:
         return None
@@ -257,7 +279,8 @@ def resolve_options(
             try:
                 value = opt.parse(value)
             except (TypeError, ValueError) as exc:
-                shown = "(secret)" if opt.secret else repr(value)
+                hidden = opt.secret or isinstance(exc, HiddenValueError)
+                shown = "(not shown)" if hidden else repr(value)
                 raise ConfigurationError(f"invalid {source} = {shown}: {exc}", platform=adapter) from None
         if opt.secret:  # surrounding whitespace is never part of a key (a pasted "key\n" would break the header)
             value = Secret(str(value.reveal() if isinstance(value, Secret) else value).strip())

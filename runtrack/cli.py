@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import plugins
-from ._redact import redact
+from ._redact import LOOKS_LIKE_A_KEY, looks_like_secret, redact
 from ._tables import text_table
 from ._version import __version__
 from .config import Config, find_config, load_config, parse_duration, parse_since, scope_keywords, suggest
@@ -251,6 +251,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
             "set the adapter's environment variable, or name one with --api-key-env"
         )
     if args.api_key_env:
+        if looks_like_secret(args.api_key_env):
+            raise UsageError(f"--api-key-env: {LOOKS_LIKE_A_KEY}")
         value = os.environ.get(args.api_key_env)
         if not value:
             raise UsageError(f"--api-key-env: the environment variable {args.api_key_env} is not set or empty")

@@ -35,9 +35,11 @@ from typing import Any
 
 import attrs
 
+from ._redact import LOOKS_LIKE_A_KEY, looks_like_secret
 from .adapter import Adapter
 from .convert import parse_datetime
 from .errors import ConfigurationError, PayloadError
+from .option_values import HiddenValueError, parse_base_url
 
 __all__ = [
     "CONFIG_ENV",
@@ -262,6 +264,11 @@ def parse_since(value: Any, now: datetime, key: str = "since") -> datetime:
     )
 
 
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def suggest(key: str, valid: Iterable[str]) -> str:
     valid = sorted(valid)
     close = difflib.get_close_matches(key, valid, n=1)
@@ -384,8 +391,13 @@ class _Parser:
                 valid = [*SOURCE_KEYS, *(n for n in declared if n not in secret_options)]
                 valid += [f"{n}_env" for n in secret_options if n in declared]
                 raise self.error(path, f"unknown key for adapter {adapter!r}" + suggest(k, valid))
-            if k == "base_url" and isinstance(value, str) and re.match(r"^[a-z+]+://[^/@]*@", value, re.IGNORECASE):
-                raise self.error(path, "credentials in the URL are refused: use api_key_env")
+            parse = declared[k].parse if declared is not None else parse_base_url if k == "base_url" else None
+            if parse is not None:  # the same check connect() makes, now, naming the key
+                try:
+                    parse(value)
+                except (TypeError, ValueError) as exc:
+                    shown = "" if isinstance(exc, HiddenValueError) else f" (got {_shown(value)})"
+                    raise self.error(path, f"{exc}{shown}") from None
             options[k] = value
         scopes = self.scopes(f"{key}.scope", raw.get("scope", {}), cls)
         page_size = self.integer(f"{key}.page_size", raw["page_size"], minimum=1) if "page_size" in raw else None
@@ -410,6 +422,8 @@ class _Parser:
         return cls
 
     def env_name(self, key: str, value: Any) -> str:
+        if isinstance(value, str) and looks_like_secret(value):
+            raise self.error(key, LOOKS_LIKE_A_KEY)
         if not isinstance(value, str) or not _ENV_NAME.match(value):
             # Never echo the value: it may be the secret itself, pasted in the wrong place.
             raise self.error(key, "expected the NAME of an environment variable (letters, digits, _), not a value")

@@ -11,6 +11,7 @@ import attrs
 from runtrack import Adapter, ConfigurationError, PayloadError, Run, RunIterator
 from runtrack.adapter import Option, common_options, concurrency_option
 from runtrack.http import ErrorInfo, HeaderAuth
+from runtrack.option_values import parse_base_url, parse_bool
 from runtrack.paginate import FanOut, HttpListing, Listing, PageToken, Request, StaticListing
 
 from .config_versions import ConfigVersion, config_version_parser
@@ -37,14 +38,8 @@ NO_STUDIOS = (
 
 def foundry_base_url(value: Any) -> str:
     """``HOST``, ``https://HOST`` or ``https://HOST/api`` all mean the stack at ``https://HOST``."""
-    text = str(value).strip().rstrip("/")
-    if "://" not in text:
-        text = "https://" + text
-    if not text.startswith(("http://", "https://")):
-        raise ValueError("must be a host name or an http(s) URL")
-    if text.endswith("/api"):
-        text = text[: -len("/api")]
-    return text
+    text = parse_base_url(value)
+    return text[: -len("/api")] if text.endswith("/api") else text
 
 
 def parse_studios(value: Any) -> tuple[str, ...]:
@@ -58,17 +53,6 @@ def parse_studios(value: Any) -> tuple[str, ...]:
             continue
         rids[check_rid(item, f"model_studios[{i}]")] = None
     return tuple(rids)
-
-
-def parse_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError("expected true or false")
 
 
 def _base_url_option(option: Option) -> Option:

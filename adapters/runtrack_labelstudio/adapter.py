@@ -67,6 +67,8 @@ class LabelStudioAdapter(Adapter):
             base_url=self.config["base_url"],
             timeout=self.config.get("timeout"),
             max_retries=self.config.get("max_retries", 4),
+            deadline=self.config.get("deadline"),
+            verify=self.tls_verify,
         )
 
     def describe_error(self, response: requests.Response) -> ErrorInfo:

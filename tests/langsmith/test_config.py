@@ -95,7 +95,7 @@ def test_secrets_stay_out_of_reprs() -> None:
     ("options", "message"),
     [
         ({"endpoint": "v2"}, "must be one of auto, runs, items"),
-        ({"colour": "red"}, "valid: api_key, base_url, concurrency, endpoint"),
+        ({"colour": "red"}, "valid: api_key, base_url, ca_bundle, concurrency, deadline, endpoint"),
         ({"base_url": "ftp://x"}, "http:// or https://"),
     ],
 )
