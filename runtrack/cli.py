@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import io
 import itertools
 import json
 import logging
@@ -26,6 +27,7 @@ from ._redact import LOOKS_LIKE_A_KEY, looks_like_secret, redact
 from ._tables import text_table
 from ._version import __version__
 from .config import Config, find_config, load_config, parse_duration, parse_since, scope_keywords, suggest
+from .convert import OUTPUT_ERRORS
 from .errors import ConfigurationError, RuntrackError
 from .export import checkpoint_path, export
 from .progress import Progress
@@ -328,7 +330,7 @@ def cmd_report(args: argparse.Namespace, now: datetime) -> int:
     text = render(report, args.format)
     if args.output:
         try:
-            Path(args.output).write_text(text, encoding="utf-8")
+            Path(args.output).write_text(text, encoding="utf-8", errors=OUTPUT_ERRORS)
         except OSError as exc:
             raise UsageError(f"--output: cannot write {args.output}: {exc.strerror or exc}") from None
     else:
@@ -403,7 +405,7 @@ def main(argv: Sequence[str] | None = None, *, now: datetime | None = None) -> i
         quiet = quiet or "-q" in extra or "--quiet" in extra
         extra = [a for a in extra if a not in ("--debug", "-q", "--quiet")] + (["--quiet"] if quiet else [])
     args.debug, args.quiet = debug, quiet
-    with _redacted_stderr(), _logging(debug=debug, quiet=quiet):
+    with _escaped_surrogates(), _redacted_stderr(), _logging(debug=debug, quiet=quiet):
         return _dispatch(parser, args, extra, now or datetime.now(timezone.utc))
 
 
@@ -420,6 +422,22 @@ class _RedactingStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _escaped_surrogates() -> Iterator[None]:
+    """Output stays valid UTF-8 when a vendor sent lone surrogates: they are written as ``\\udXXX`` escapes."""
+    streams = [s for s in (sys.stdout, sys.stderr) if isinstance(s, io.TextIOWrapper)]
+    saved = [s.errors for s in streams]
+    for stream in streams:
+        with contextlib.suppress(ValueError, io.UnsupportedOperation):
+            stream.reconfigure(errors=OUTPUT_ERRORS)
+    try:
+        yield
+    finally:
+        for stream, errors in zip(streams, saved, strict=True):
+            with contextlib.suppress(ValueError, io.UnsupportedOperation):
+                stream.reconfigure(errors=errors)
 
 
 @contextlib.contextmanager

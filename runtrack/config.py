@@ -60,6 +60,7 @@ __all__ = [
 CONFIG_ENV = "RUNTRACK_CONFIG"
 DEFAULT_CONFIG = "runtrack.toml"
 MAX_SCOPES_PER_SOURCE = 1000
+MAX_DURATION_DAYS = 999_999_999  # what a timedelta holds
 
 SOURCE_KEYS = ("name", "adapter", "scope", "page_size", "max_items")
 REPORT_KEYS = ("stuck_after", "since", "top_errors", "group_by")
@@ -225,17 +226,23 @@ def parse_duration(value: Any, key: str = "duration") -> timedelta:
     """``"90s"``, ``"30m"``, ``"6h"``, ``"2d"``, ``"1h30m"``, or a number of seconds."""
     if isinstance(value, bool):
         raise ValueError(f"{key}: expected a duration such as '6h', got a boolean")
+    seconds: float | None = None
     if isinstance(value, (int, float)):
         if value < 0:
             raise ValueError(f"{key}: must not be negative")
-        return timedelta(seconds=value)
-    if isinstance(value, str):
+        seconds = value
+    elif isinstance(value, str):
         text = value.strip().replace(" ", "")
-        if text.isdigit():
-            return timedelta(seconds=int(text))
         parts = _DURATION_PART.findall(text)
-        if parts and "".join(n + u for n, u in parts).lower() == text.lower():
-            return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in parts))
+        if text.isdigit():
+            seconds = int(text)
+        elif parts and "".join(n + u for n, u in parts).lower() == text.lower():
+            seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in parts)
+    if seconds is not None:
+        try:
+            return timedelta(seconds=seconds)
+        except (OverflowError, ValueError):
+            raise ValueError(f"{key}: {value!r} is too long a duration (at most {MAX_DURATION_DAYS} days)") from None
     raise ValueError(f"{key}: expected a duration such as '90s', '30m', '6h', '2d' or '1h30m', got {value!r}")
 
 
@@ -256,9 +263,15 @@ def parse_since(value: Any, now: datetime, key: str = "since") -> datetime:
         if parsed is not None:
             return parsed
         try:
-            return now - parse_duration(text, key)
-        except ValueError:
-            pass
+            age = parse_duration(text, key)
+        except ValueError as exc:
+            if "too long" in str(exc):
+                raise
+        else:
+            try:
+                return now - age
+            except OverflowError:
+                raise ValueError(f"{key}: {value!r} reaches back before the year 1") from None
     raise ValueError(
         f"{key}: expected a date (2024-05-01), a datetime (2024-05-01T12:00:00Z) or an age (7d), got {value!r}"
     )

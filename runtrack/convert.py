@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
@@ -26,8 +27,11 @@ __all__ = [
     "base_converter",
     "converter",
     "dump_run",
+    "id_text",
+    "json_text",
     "load_run",
     "open_enum",
+    "optional_text",
     "parse_datetime",
     "parse_decimal",
     "read_jsonl",
@@ -66,7 +70,10 @@ def parse_datetime(value: Any, path: str = "$") -> datetime | None:
         return parsed.replace(tzinfo=UTC)
     if tz is UTC:
         return parsed
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-23:59 is after the last UTC datetime Python has
+        raise PayloadError(f"datetime {str(value)[:64]!r} is out of range in UTC", path=path) from None
 
 
 _fromisoformat = datetime.fromisoformat
@@ -108,16 +115,69 @@ def open_enum(enum_cls: type[E], table: Mapping[str, E], raw: Any) -> tuple[E, s
 
 
 def parse_decimal(value: Any, path: str = "$") -> Decimal | None:
-    """Money and other exact numbers: strings and numbers become Decimal; None/"" stays unknown."""
+    """Money and other exact numbers: strings and numbers become Decimal; None/"" stays unknown. NaN, sNaN and
+    infinities are refused (they are not amounts, and sNaN breaks every sum)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         raise PayloadError("expected a decimal number, got a boolean", path=path)
     try:
         # via str(): Decimal(0.1) would carry float noise into money.
-        return Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
         raise PayloadError(f"invalid decimal {str(value)[:64]!r}", path=path) from None
+    if not number.is_finite():
+        raise PayloadError(f"expected a finite decimal number, got {str(value)[:64]!r}", path=path)
+    return number
+
+
+def id_text(value: Any, path: str = "$.id") -> str:
+    """A vendor id: a non-empty string, or an integer written in decimal. Objects, arrays, booleans and floats
+    are not ids (two different objects would print alike, or collide in a cursor)."""
+    if value.__class__ is str and value:
+        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    shown = "an empty string" if value == "" else "null" if value is None else type(value).__name__
+    raise PayloadError(f"expected an id (a string or an integer), got {shown}", path=path)
+
+
+def optional_text(value: Any, path: str, *, structured: bool = False) -> str | None:
+    """A text field (a name, an error): strings as they are, numbers written out; with ``structured``, an object
+    or array becomes its compact JSON text (vendors put error details there). Anything else is an error."""
+    if value is None or value.__class__ is str:
+        return None if value is None else str(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if structured and isinstance(value, (dict, list)):
+        return json_text(value, sort_keys=True, separators=(",", ":"))
+    raise PayloadError(f"expected a string, got {type(value).__name__}", path=path)
+
+
+def json_text(value: Any, **kwargs: Any) -> str:
+    """``json.dumps`` that always writes strict JSON: a number that is not finite (``1e400`` read as infinity,
+    ``NaN``) is written as ``null``. Lone surrogates stay ``\\udXXX`` escapes with ``ensure_ascii``, or are escaped
+    by the output stream (see :data:`OUTPUT_ERRORS`)."""
+    try:
+        return json.dumps(value, allow_nan=False, **kwargs)
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False, **kwargs)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+#: How every runtrack output file and stream encodes text: UTF-8, and the lone surrogates a vendor may send
+#: (``"\\ud800"``, legal JSON) or that stand for invalid UTF-8 bytes are written as ``\\udXXXX`` escapes instead of
+#: failing. Inside JSON strings that escape is the same string again; in tables and CSV it shows as text.
+OUTPUT_ERRORS = "backslashreplace"
 
 
 def _structure_metric(value: Any, _: Any) -> Metric:
@@ -196,8 +256,27 @@ def __getattr__(name: str) -> Any:
 
 def dump_run(run: Run) -> dict[str, Any]:
     """A JSON-safe dict of ``run`` (lossless)."""
-    data: dict[str, Any] = base_converter().unstructure(run)
+    try:
+        data: dict[str, Any] = base_converter().unstructure(run)
+    except RecursionError:  # a deeply nested vendor payload: it is JSON already, pass it through as it is
+        import attrs
+
+        data = base_converter().unstructure(attrs.evolve(run, raw=None))
+        data["raw"] = run.raw
     return data
+
+
+def run_json(run: Run, **kwargs: Any) -> str:
+    """One run as strict JSON text (see :func:`json_text`); a payload nested too deeply for Python's JSON writer
+    is a :class:`PayloadError` naming the run."""
+    try:
+        return json_text(dump_run(run), **kwargs)
+    except RecursionError:
+        raise PayloadError(
+            f"run {run.native_id!r} ({run.uid}): its vendor payload is nested too deeply to write as JSON",
+            path="$.raw",
+            platform=run.platform,
+        ) from None
 
 
 def load_run(data: Any, path: str = "$") -> Run:
@@ -224,7 +303,7 @@ def write_jsonl(runs: Iterable[Run], fp: IO[str]) -> int:
     """Write one JSON document per line; returns the number written."""
     count = 0
     for run in runs:
-        fp.write(json.dumps(dump_run(run), ensure_ascii=False, separators=(",", ":")))
+        fp.write(run_json(run, ensure_ascii=False, separators=(",", ":")))
         fp.write("\n")
         count += 1
     return count

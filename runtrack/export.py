@@ -19,7 +19,7 @@ import attrs
 
 from .adapter import Adapter
 from .config import Config, SourceSpec
-from .convert import format_datetime, write_jsonl
+from .convert import OUTPUT_ERRORS, format_datetime, write_jsonl
 from .errors import ConfigurationError
 from .progress import Progress
 from .report import scope_label
@@ -174,7 +174,7 @@ def export(
     result.resumed = _prepare(output, checkpoint, restart=restart, overwrite=overwrite)
     adapters: dict[str, Adapter | BaseException] = {}
     try:
-        with open(output, "a", encoding="utf-8", newline="") as fp:
+        with open(output, "a", encoding="utf-8", errors=OUTPUT_ERRORS, newline="") as fp:
             for spec, scope, unit in plan:
                 if unit.done:
                     continue

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import collections
+import json
 import logging
 import random
 import re
@@ -392,7 +393,15 @@ class Transport:
             if value is not _SLOW:
                 return value
         try:
-            return response.json()
+            return json.loads(_text(response, content))
+        except RecursionError:
+            raise PayloadError(
+                f"{request.describe()}: the response is nested too deeply to read",
+                platform=self.platform,
+                status_code=response.status_code,
+                path="$",
+                request_id=_request_id(response),
+            ) from None
         except ValueError as exc:
             raise PayloadError(
                 f"{request.describe()}: response is not valid JSON ({exc}); starts with "
@@ -602,6 +611,18 @@ def _fast_loads(content: bytes) -> Any:
         return _orjson_loads(content)  # type: ignore[misc]
     except ValueError:
         return _SLOW
+
+
+def _text(response: requests.Response, content: bytes) -> str:
+    """The body as text. Bytes that are not valid in its encoding become lone surrogates (``surrogateescape``)
+    rather than U+FFFD: two ids that differ only in invalid bytes stay two ids (requests would replace both)."""
+    import requests.utils
+
+    encoding = response.encoding or requests.utils.guess_json_utf(content) or "utf-8"  # type: ignore[no-untyped-call]
+    try:
+        return content.decode(encoding, errors="surrogateescape")
+    except LookupError:  # an unknown charset
+        return content.decode("utf-8", errors="surrogateescape")
 
 
 def default_error_message(response: requests.Response) -> str:

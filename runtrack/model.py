@@ -69,7 +69,9 @@ def make_uid(platform: str, instance: str, kind: str, native_id: str) -> str:
     Equal to ``str(uuid.uuid5(UID_NAMESPACE, "platform|instance|kind|native_id"))`` (instance in lower case),
     computed without building UUID objects: it runs once per run read.
     """
-    h = hashlib.sha1(_NS_BYTES + f"{platform}|{instance.lower()}|{kind}|{native_id}".encode()).hexdigest()
+    h = hashlib.sha1(
+        _NS_BYTES + f"{platform}|{instance.lower()}|{kind}|{native_id}".encode("utf-8", "surrogatepass")
+    ).hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 

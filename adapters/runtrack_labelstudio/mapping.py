@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from runtrack.convert import open_enum, parse_datetime
+from runtrack.convert import id_text, open_enum, parse_datetime
 from runtrack.errors import PayloadError
 from runtrack.model import Actor, Metric, Run, RunStatus, make_uid
 
@@ -89,10 +89,7 @@ def make_run_parser(instance: str, prompt_id: str | None = None, version_id: str
     def parse_run(item: Any) -> Run:
         if not isinstance(item, dict):
             raise PayloadError(f"expected an inference run object, got {type(item).__name__}", path="$")
-        native = item.get("id")
-        if native is None or isinstance(native, (bool, dict, list)):
-            raise PayloadError("inference run without a usable id", path="$.id")
-        native_id = str(native)
+        native_id = id_text(item.get("id"))
         status, status_raw = open_enum(RunStatus, STATUS, item.get("status"))
 
         scope: dict[str, str] = {}

@@ -345,7 +345,10 @@ class LangSmithAdapter(Adapter):
 
 
 def _run_key(item: dict[str, Any]) -> Any:
-    return item["id"]
+    """The dedupe key of a row: its id, or (for an id that is no id) something hashable; the row's mapping then
+    names the field in a :class:`PayloadError`."""
+    value = item["id"]
+    return value if isinstance(value, (str, int)) else ("invalid id", repr(value))
 
 
 def _identity(item: Any) -> Any:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
-from runtrack.convert import format_datetime, parse_datetime
+from runtrack.convert import format_datetime, id_text, parse_datetime
 from runtrack.errors import PayloadError
 from runtrack.model import ReviewStatus, Run
 from runtrack.paginate import HttpListing, PageToken, Request, Strategy
@@ -112,6 +112,11 @@ class Hydrator:
             if not isinstance(item, dict):
                 raise PayloadError(f"expected a queue item object, got {type(item).__name__}", path=_at(positions[i]))
             item_type = item.get("item_type")
+            if item.get("run_id") is not None:
+                try:
+                    id_text(item["run_id"], "$.run_id")
+                except PayloadError as exc:
+                    raise PayloadError(exc.message, path=_at(positions[i]) + ".run_id") from None
             if item.get("run_id") is None or (item_type is not None and str(item_type).upper() != "RUN"):
                 continue
             wanted.append(i)
