@@ -13,7 +13,7 @@ from runtrack.paginate import FanOut, HttpListing, Listing, Request, Strategy
 from . import errors
 from .auth import PersonalAccessTokenAuth, make_auth
 from .listings import LinkedPages
-from .mapping import KIND, make_run_parser
+from .mapping import KIND, make_run_parser, run_native_id
 from .ml_backends import MLBackend, MLBackendVersions, parse_backend, parse_versions
 
 if TYPE_CHECKING:
@@ -37,6 +37,15 @@ def _container(item: Any) -> dict[str, Any]:
 
 def _cid(item: dict[str, Any]) -> str:
     return str(item["id"])
+
+
+def _run_key(item: Any, prompt: str, version: str) -> Any:
+    """The dedupe key of an inference run: its (possibly derived) id; a run that has none usable is given a key
+    of its own, and its mapping names the field."""
+    try:
+        return run_native_id(item, prompt, version)
+    except (PayloadError, AttributeError):
+        return ("invalid", id(item))
 
 
 def _id_text(name: str, value: Any) -> str:
@@ -157,7 +166,7 @@ class LabelStudioAdapter(Adapter):
             Request(path=f"api/prompts/{prompt}/versions/{version}/inference-runs", params=filters),
             self._pages(single_object=True),
             make_run_parser(self.instance, prompt, version),
-            key=_cid,
+            key=lambda item: _run_key(item, prompt, version),
         )
 
     def create_run(
