@@ -2,12 +2,13 @@
 
 Every :class:`runtrack.http.Secret` (and every token an auth hands out) is registered here when it is made, so
 an error built anywhere in the process is redacted without knowing which adapter's key it might echo. A secret
-is redacted whole, and so is every piece of 8 or more characters of it: a token cut by an excerpt's end, or
-echoed in part by a server, does not show either.
+is redacted whole, and so is every piece of 8 or more characters of it that is not a plain run like
+``00000000``: a token cut by an excerpt's end, or echoed in part by a server, does not show either.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterable
@@ -41,6 +42,19 @@ def registered_secrets() -> list[str]:
         return list(_registered)
 
 
+#: a piece of a secret is redacted on its own only when it has this many distinct characters: "00000000" or
+#: "-0000-40" (from a test key or a UUID-like token) would otherwise redact ordinary ids and timestamps
+MIN_DISTINCT = 5
+
+
+@functools.lru_cache(maxsize=1024)
+def _pieces(secret: str) -> tuple[str, ...]:
+    if len(secret) <= WINDOW:
+        return (secret,)
+    windows = {secret[i : i + WINDOW] for i in range(len(secret) - WINDOW + 1)}
+    return (secret, *sorted(w for w in windows if len(set(w)) >= MIN_DISTINCT))
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every registered secret, every one of ``secrets``, and every piece of 8+ characters of
     them replaced by ``***``."""
@@ -50,10 +64,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in {*registered_secrets(), *secrets}:
         if len(secret) < MIN_SECRET:
             continue
-        pieces = (
-            [secret] if len(secret) <= WINDOW else [secret[i : i + WINDOW] for i in range(len(secret) - WINDOW + 1)]
-        )
-        for piece in pieces:
+        for piece in _pieces(secret):
             at = text.find(piece)
             while at >= 0:
                 spans.append((at, at + len(piece)))
