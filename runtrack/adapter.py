@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -32,7 +32,16 @@ from .paginate import Listing, RunIterator
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["MAX_CONCURRENCY", "Adapter", "Option", "common_options", "concurrency_option"]
+__all__ = [
+    "MAX_CONCURRENCY",
+    "Adapter",
+    "Option",
+    "ScopeKeyword",
+    "common_options",
+    "concurrency_option",
+    "scope_keywords",
+    "unknown_scope_keywords",
+]
 
 log = logging.getLogger("runtrack.adapter")
 
@@ -55,6 +64,38 @@ class Option:
     default: Any = None
     help: str = ""
     parse: Callable[[Any], Any] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ScopeKeyword:
+    """One keyword of :meth:`Adapter.runs` that selects what is listed (``queue_id``, ``prompt_id``...)."""
+
+    name: str
+    help: str = ""
+
+
+def scope_keywords(cls: type[Adapter]) -> frozenset[str] | None:
+    """The scope keywords ``cls.runs()`` accepts: the declared ``scope_keywords``, else the keyword parameters of
+    its ``listing()``; None when neither says (a ``listing(**scope)`` without declarations cannot be checked)."""
+    if cls.scope_keywords:
+        return frozenset(k.name for k in cls.scope_keywords)
+    try:
+        params = inspect.signature(cls.listing).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    names: set[str] = set()
+    for p in params:
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            return None
+        if p.kind is inspect.Parameter.KEYWORD_ONLY or p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
+            names.add(p.name)
+    return frozenset(names - {"self", "page_size"})
+
+
+def unknown_scope_keywords(cls: type[Adapter], keys: Iterable[str]) -> list[str]:
+    """The keys ``cls.runs()`` does not take, sorted: the one check behind ``runs()``, the config and the CLI."""
+    valid = scope_keywords(cls)
+    return [] if valid is None else sorted(set(keys) - valid)
 
 
 def parse_concurrency(value: Any) -> int:
@@ -123,6 +164,8 @@ class Adapter:
 
     name: ClassVar[str]
     options: ClassVar[tuple[Option, ...]] = ()
+    #: the keywords :meth:`runs` takes to select what is listed (checked before :meth:`listing` is called)
+    scope_keywords: ClassVar[tuple[ScopeKeyword, ...]] = ()
     #: what the runs of :meth:`runs` are (part of every run's uid)
     kind: ClassVar[str] = "run"
 
@@ -211,16 +254,14 @@ class Adapter:
         return RunIterator(listing, name=self.listing_name(scope), cursor=cursor, max_items=max_items)
 
     def check_scope(self, scope: Mapping[str, Any]) -> None:
-        """Refuse scope keywords :meth:`listing` does not take, naming the ones it does."""
-        params = inspect.signature(self.listing).parameters
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-            return
-        valid = sorted(n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and n != "page_size")
-        unknown = sorted(set(scope) - set(valid))
+        """Refuse scope keywords :meth:`runs` does not take, naming the ones it does."""
+        unknown = unknown_scope_keywords(type(self), scope)
         if unknown:
+            from .config import suggest
+
             raise ConfigurationError(
-                f"unknown scope keyword(s) {', '.join(unknown)} for {self.name} runs(); "
-                f"valid: {', '.join(valid) or 'none'}",
+                f"unknown scope keyword(s) {', '.join(unknown)} for {self.name} runs()"
+                + suggest(unknown[0], scope_keywords(type(self)) or ()),
                 platform=self.name,
             )
 

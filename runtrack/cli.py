@@ -26,7 +26,8 @@ from . import plugins
 from ._redact import LOOKS_LIKE_A_KEY, looks_like_secret, redact
 from ._tables import text_table
 from ._version import __version__
-from .config import Config, find_config, load_config, parse_duration, parse_since, scope_keywords, suggest
+from .adapter import scope_keywords, unknown_scope_keywords
+from .config import Config, find_config, load_config, parse_duration, parse_since, suggest
 from .convert import OUTPUT_ERRORS
 from .errors import ConfigurationError, RuntrackError
 from .export import checkpoint_path, export
@@ -264,8 +265,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.cursor and len(scopes) > 1:
         raise UsageError("--cursor resumes one listing: give each --scope key once")
     adapter = plugins.connect(args.adapter, **options)
+    unknown = unknown_scope_keywords(type(adapter), {k for scope in scopes for k in scope})
     valid = scope_keywords(type(adapter))
-    unknown = sorted({k for scope in scopes for k in scope} - valid) if valid is not None else []
     if unknown:
         adapter.close()
         raise UsageError(

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import inspect
 import itertools
 import os
 import re
@@ -36,7 +35,7 @@ from typing import Any
 import attrs
 
 from ._redact import LOOKS_LIKE_A_KEY, looks_like_secret
-from .adapter import Adapter
+from .adapter import Adapter, scope_keywords, unknown_scope_keywords
 from .convert import parse_datetime
 from .errors import ConfigurationError, PayloadError
 from .option_values import HiddenValueError, parse_base_url
@@ -289,21 +288,6 @@ def suggest(key: str, valid: Iterable[str]) -> str:
     return f"{hint}; valid: {', '.join(valid) or 'none'}"
 
 
-def scope_keywords(cls: type[Adapter]) -> frozenset[str] | None:
-    """The scope keywords of an adapter's ``listing()``; None when it takes ``**scope`` (cannot be checked)."""
-    try:
-        params = inspect.signature(cls.listing).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    names: set[str] = set()
-    for p in params:
-        if p.kind is inspect.Parameter.VAR_KEYWORD:
-            return None
-        if p.kind is inspect.Parameter.KEYWORD_ONLY or p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
-            names.add(p.name)
-    return frozenset(names - {"self", "page_size"})
-
-
 class _Parser:
     def __init__(
         self,
@@ -445,12 +429,14 @@ class _Parser:
     def scopes(self, key: str, raw: Any, cls: type[Adapter] | None) -> tuple[Mapping[str, Any], ...]:
         if not isinstance(raw, dict):
             raise self.error(key, 'expected a table, e.g. scope = { queue_id = ["..."] }')
-        valid = scope_keywords(cls) if cls is not None else None
+        unknown = unknown_scope_keywords(cls, raw) if cls is not None else []
+        if cls is not None and unknown:
+            k = unknown[0]
+            valid = scope_keywords(cls) or ()
+            raise self.error(f"{key}.{k}", f"unknown scope keyword for adapter {cls.name!r}" + suggest(k, valid))
         axes: list[list[tuple[str, Any]]] = []
         for k, value in raw.items():
             path = f"{key}.{k}"
-            if valid is not None and k not in valid:
-                raise self.error(path, f"unknown scope keyword for adapter {cls.name!r}" + suggest(k, valid))  # type: ignore[union-attr]
             values = value if isinstance(value, list) else [value]
             if not values:
                 raise self.error(path, "an empty list selects nothing: remove the key to list everything")

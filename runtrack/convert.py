@@ -27,6 +27,7 @@ __all__ = [
     "base_converter",
     "converter",
     "dump_run",
+    "enum_table",
     "id_text",
     "json_text",
     "load_run",
@@ -104,14 +105,24 @@ def format_datetime(value: datetime) -> str:
 
 
 def open_enum(enum_cls: type[E], table: Mapping[str, E], raw: Any) -> tuple[E, str | None]:
-    """Look up a vendor value case-insensitively; unknown values give ``enum_cls.UNKNOWN`` and keep the raw string.
+    """Look up a vendor value: exactly first (the wire's own spelling, no ``lower()`` per item), then
+    case-insensitively; unknown values give ``enum_cls.UNKNOWN`` and keep the raw string.
 
-    ``table`` keys must be lower case. Returns ``(member, raw string or None)``.
+    ``table`` keys are lower case; :func:`enum_table` adds the upper-case spellings for the exact hit. Returns
+    ``(member, raw string or None)``.
     """
     if raw is None:
         return enum_cls["UNKNOWN"], None
-    text = str(raw)
-    return table.get(text.lower(), enum_cls["UNKNOWN"]), text
+    text = raw if raw.__class__ is str else str(raw)
+    member = table.get(text)
+    if member is None:
+        member = table.get(text.lower(), enum_cls["UNKNOWN"])
+    return member, text
+
+
+def enum_table(table: Mapping[str, E]) -> dict[str, E]:
+    """``table`` (lower-case keys) with the upper-case spellings added, for :func:`open_enum`'s exact hit."""
+    return {**{k.upper(): v for k, v in table.items()}, **table}
 
 
 def parse_decimal(value: Any, path: str = "$") -> Decimal | None:

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import attrs
 
 from runtrack import Adapter, ConfigurationError, PayloadError, Run, RunIterator
-from runtrack.adapter import Option, common_options, concurrency_option
+from runtrack.adapter import Option, ScopeKeyword, common_options, concurrency_option
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.option_values import parse_base_url, parse_bool
 from runtrack.paginate import FanOut, HttpListing, Listing, PageToken, Request, StaticListing
@@ -94,6 +94,11 @@ class FoundryAdapter(Adapter):
         ),
     )
 
+    scope_keywords = (
+        ScopeKeyword(name="model_studio_rid", help="one Model Studio (default: every configured studio)"),
+        ScopeKeyword(name="config_version", help="only runs of this config version"),
+    )
+
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._end_times: BuildEndTimes | None = None
@@ -119,14 +124,8 @@ class FoundryAdapter(Adapter):
         page_size: int | None = None,
         model_studio_rid: str | None = None,
         config_version: int | str | None = None,
-        **unknown: Any,
+        **_: Any,  # runs() has checked the keywords against scope_keywords
     ) -> Listing[Run]:
-        if unknown:
-            raise ConfigurationError(
-                f"unknown scope keyword(s) {', '.join(sorted(unknown))} for foundry; "
-                "valid: model_studio_rid, config_version",
-                platform=self.name,
-            )
         version = self._config_version(config_version)
         listing: Listing[Run]
         if model_studio_rid is not None:

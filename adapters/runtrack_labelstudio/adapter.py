@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from runtrack.adapter import Adapter, common_options, concurrency_option
+from runtrack.adapter import Adapter, ScopeKeyword, common_options, concurrency_option
 from runtrack.errors import ConfigurationError, PayloadError
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.model import Run
@@ -23,7 +23,6 @@ __all__ = ["LabelStudioAdapter"]
 
 #: ``project_subset`` values the runs filter documents (``Custom`` exists for created runs only).
 PROJECT_SUBSETS = ("All", "HasGT", "Sample", "Custom")
-SCOPE_KEYWORDS = ("prompt_id", "version_id", "project", "project_subset")
 
 
 def _container(item: Any) -> dict[str, Any]:
@@ -69,6 +68,12 @@ class LabelStudioAdapter(Adapter):
         *common_options(base_url_env=("LABEL_STUDIO_URL",), api_key_env=("LABEL_STUDIO_API_KEY",)),
         concurrency_option("prompts (or versions of one prompt)"),
     )
+    scope_keywords = (
+        ScopeKeyword(name="prompt_id", help="one prompt (default: every prompt the key can see)"),
+        ScopeKeyword(name="version_id", help="one version of prompt_id (default: every version)"),
+        ScopeKeyword(name="project", help="only runs on this project"),
+        ScopeKeyword(name="project_subset", help=f"only runs on this subset: {', '.join(PROJECT_SUBSETS)}"),
+    )
 
     def make_auth(self) -> HeaderAuth | PersonalAccessTokenAuth:
         return make_auth(
@@ -103,15 +108,10 @@ class LabelStudioAdapter(Adapter):
         version_id: int | str | None = None,
         project: int | str | None = None,
         project_subset: str | None = None,
-        **unknown: Any,
+        **_: Any,  # runs() has checked the keywords against scope_keywords
     ) -> Listing[Run]:
         """Runs of one version, of every version of one prompt, or of every prompt. ``page_size`` has no wire
         meaning: Label Studio returns all runs of a version in one response."""
-        if unknown:
-            raise ConfigurationError(
-                f"unknown scope keyword(s) {', '.join(sorted(unknown))}; valid: {', '.join(SCOPE_KEYWORDS)}",
-                platform=self.name,
-            )
         filters: dict[str, Any] = {}
         if project is not None:
             filters["project"] = _id_text("project", project)

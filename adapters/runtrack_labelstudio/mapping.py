@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from runtrack.convert import id_text, open_enum, parse_datetime
+from runtrack.convert import enum_table, id_text, open_enum, parse_datetime
 from runtrack.errors import PayloadError
 from runtrack.model import Actor, Metric, Run, RunStatus, make_uid
 
@@ -29,6 +29,9 @@ STATUS: Mapping[str, RunStatus] = {
     "canceled": RunStatus.CANCELED,
     "cancelled": RunStatus.CANCELED,
 }
+
+
+_STATUS_TABLE = enum_table(STATUS)
 
 
 def parse_actor(value: Any, path: str = "$.created_by") -> Actor | None:
@@ -110,7 +113,7 @@ def make_run_parser(instance: str, prompt_id: str | None = None, version_id: str
         if not isinstance(item, dict):
             raise PayloadError(f"expected an inference run object, got {type(item).__name__}", path="$")
         native_id = run_native_id(item, prompt_id, version_id)
-        status, status_raw = open_enum(RunStatus, STATUS, item.get("status"))
+        status, status_raw = open_enum(RunStatus, _STATUS_TABLE, item.get("status"))
 
         scope: dict[str, str] = {}
         prompt = _id(item.get("parent_model"), "parent_model") or prompt_id

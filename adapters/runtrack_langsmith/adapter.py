@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
-from runtrack.adapter import Adapter, Option, common_options, concurrency_option
+from runtrack.adapter import Adapter, Option, ScopeKeyword, common_options, concurrency_option
 from runtrack.errors import ConfigurationError, PayloadError, RuntrackError
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.model import Run
@@ -50,7 +50,6 @@ ITEMS_SECTION = {
 }
 ALL_SECTIONS = ("needs_my_review", "needs_others_review", "archived")
 ENDPOINTS = ("auto", "runs", "items")
-SCOPE = ("queue_id", "review_status", "archived")
 # cast: the core's Strategy protocol declares ``may_drift`` settable; the frozen strategies make it read-only.
 OFFSET_LIMIT = cast(Strategy, OffsetLimit())
 ITEMS_PAGES = cast(
@@ -109,6 +108,11 @@ class LangSmithAdapter(Adapter):
     name = PLATFORM
     kind = KIND
     options = _options()
+    scope_keywords = (
+        ScopeKeyword(name="queue_id", help="one annotation queue (default: every queue the key can see)"),
+        ScopeKeyword(name="review_status", help=f"one of {', '.join(REVIEW_FILTERS)}"),
+        ScopeKeyword(name="archived", help="true: archived runs only, false: not archived"),
+    )
 
     def __init__(self, *, environ: Mapping[str, str] | None = None, **options: Any) -> None:
         super().__init__(environ=environ, **options)
@@ -143,8 +147,18 @@ class LangSmithAdapter(Adapter):
 
     # -- listings
 
-    def listing(self, *, page_size: int | None = None, **scope: Any) -> Listing[Run]:
-        queue_id, review, archived = self._scope(scope)
+    def listing(
+        self,
+        *,
+        page_size: int | None = None,
+        queue_id: str | None = None,
+        review_status: str | None = None,
+        archived: bool | None = None,
+        **_: Any,  # runs() has checked the keywords against scope_keywords
+    ) -> Listing[Run]:
+        queue_id, review, archived = self._scope(
+            {"queue_id": queue_id, "review_status": review_status, "archived": archived}
+        )
         if queue_id is not None:
             return self._queue_listing(queue_id, review, archived, page_size)
         return FanOut(
@@ -160,12 +174,6 @@ class LangSmithAdapter(Adapter):
         return super().listing_name({"queue_id": queue_id, "review_status": review, "archived": archived})
 
     def _scope(self, scope: Mapping[str, Any]) -> tuple[str | None, str | None, bool | None]:
-        unknown = sorted(set(scope) - set(SCOPE))
-        if unknown:
-            raise ConfigurationError(
-                f"unknown scope keyword(s) {', '.join(unknown)} for langsmith; valid: {', '.join(SCOPE)}",
-                platform=self.name,
-            )
         queue_id = scope.get("queue_id")
         if queue_id is not None:
             queue_id = str(queue_id).strip()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from runtrack.convert import id_text, optional_text, parse_datetime, parse_decimal
+from runtrack.convert import enum_table, id_text, open_enum, optional_text, parse_datetime, parse_decimal
 from runtrack.errors import PayloadError
 from runtrack.model import ReviewStatus, Run, RunStatus, make_uid
 
@@ -47,14 +47,13 @@ REVIEW_OF_SECTION = {
 
 _TOKENS = (("prompt_tokens", "input_tokens"), ("completion_tokens", "output_tokens"), ("total_tokens", "total_tokens"))
 _COSTS = (("prompt_cost", "input_cost"), ("completion_cost", "output_cost"), ("total_cost", "total_cost"))
-_UNKNOWN = RunStatus.UNKNOWN
+
+
+_STATUS_TABLE = enum_table(STATUS)
 
 
 def _status(raw: Any) -> tuple[RunStatus, str | None]:
-    if raw is None:
-        return _UNKNOWN, None
-    text = raw if isinstance(raw, str) else str(raw)
-    return STATUS.get(text.lower(), _UNKNOWN), text
+    return open_enum(RunStatus, _STATUS_TABLE, raw)
 
 
 def _metrics(run: dict[str, Any], prefix: str) -> dict[str, int | float | Decimal]:
