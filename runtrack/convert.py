@@ -29,8 +29,11 @@ __all__ = [
     "dump_run",
     "enum_table",
     "id_text",
+    "is_secret_field",
     "json_text",
     "load_run",
+    "mask_secret_fields",
+    "mask_url_password",
     "open_enum",
     "optional_text",
     "parse_datetime",
@@ -263,6 +266,48 @@ def __getattr__(name: str) -> Any:
     if name == "converter":
         return base_converter()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_SECRET_WORDS = frozenset({"pass", "passwd", "password", "secret", "token", "apikey", "credential", "credentials"})
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+MASK = "***"
+
+
+def is_secret_field(key: str) -> bool:
+    """Whether a payload key names a secret: its last word is pass, password, secret, token, credentials...,
+    or it ends in ``api_key``/``secret_key`` (``basic_auth_pass``, ``accessToken``; not ``token_type``,
+    ``max_tokens`` or ``basic_auth_pass_is_set``)."""
+    words = [w for w in re.split(r"[^a-z0-9]+", _CAMEL.sub("_", key).lower()) if w]
+    if not words:
+        return False
+    return words[-1] in _SECRET_WORDS or (words[-1] == "key" and len(words) > 1 and words[-2] in ("api", "secret"))
+
+
+def mask_secret_fields(value: Any) -> Any:
+    """A copy of a JSON value with the values of secret-named keys (see :func:`is_secret_field`), at any depth,
+    replaced by ``***``; null, empty and boolean values are kept (they say whether one is set, not what it is).
+    Records that are not runs (ML backends, queues, config versions) keep their payload in ``raw`` through this,
+    so their reprs, logs, reports and exports never carry such a value."""
+    if isinstance(value, dict):
+        return {
+            k: MASK
+            if isinstance(k, str) and is_secret_field(k) and v not in (None, "") and not isinstance(v, bool)
+            else mask_secret_fields(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [mask_secret_fields(v) for v in value]
+    if isinstance(value, str) and "@" in value:
+        return mask_url_password(value)
+    return value
+
+
+_URL_PASSWORD = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^/@\s:]*:)[^/@\s]+(@)")
+
+
+def mask_url_password(text: str) -> str:
+    """``scheme://user:***@host...`` for a URL that carries a password; anything else as it is."""
+    return _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<2>", text)
 
 
 def dump_run(run: Run) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from runtrack.convert import parse_datetime
+from runtrack.convert import mask_secret_fields, parse_datetime
 from runtrack.errors import PayloadError
 
 __all__ = ["Queue", "QueueEntry", "parse_queue", "parse_queue_entry"]
@@ -59,7 +59,7 @@ def parse_queue(item: Any) -> Queue:
         tenant_id=_text(item, "tenant_id"),
         created_at=parse_datetime(item.get("created_at"), "$.created_at"),
         updated_at=parse_datetime(item.get("updated_at"), "$.updated_at"),
-        raw=item,
+        raw=mask_secret_fields(item),
     )
 
 
@@ -71,5 +71,5 @@ def parse_queue_entry(item: Any, index: int) -> QueueEntry:
         queue_id=_text(item, "queue_id"),
         run_id=_text(item, "run_id"),
         added_at=parse_datetime(item.get("added_at"), f"$[{index}].added_at"),
-        raw=item,
+        raw=mask_secret_fields(item),
     )
