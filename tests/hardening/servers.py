@@ -9,9 +9,9 @@ from tests.labelstudio.helpers import make_jwt
 
 #: Label Studio legacy token (40 hex), LangSmith key, Foundry token: each recognisable in any output.
 LS_LEGACY = "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567"
-LANGSMITH_KEY = "lsv2_pt_5ecre7LangSmithKeyAbCdEf0123456789_feedbeef42"
+LANGSMITH_KEY = "lsv2_pt_5ecre7Ky9QzXw4Tn2Lm8Vb6Rc1Hd0Jf_feedbeef42"
 LANGSMITH_TENANT = "7e4a27c0-7e4a-47e4-87e4-7e4a27c07e4a"
-FOUNDRY_TOKEN = "FoundryT0ken.eyJzZWNyZXQiOiJmb3VuZHJ5In0.S1gnatureF0undry987654"
+FOUNDRY_TOKEN = "fdT0k.eyJzZWNyZXQiOiJmb3VuZHJ5In0.S1gQw7Zx4Pn8Lk2Vb9Mc5Rt3"
 LS_PAT = make_jwt(
     {"token_type": "refresh", "exp": 4_102_444_800, "iat": 1_700_000_000, "jti": "patjti5ecret77", "user_id": "1"}
 )
