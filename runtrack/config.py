@@ -38,7 +38,7 @@ from ._redact import LOOKS_LIKE_A_KEY, looks_like_secret
 from .adapter import Adapter, scope_keywords, unknown_scope_keywords
 from .convert import parse_datetime
 from .errors import ConfigurationError, PayloadError
-from .option_values import HiddenValueError, parse_base_url
+from .option_values import parse_base_url
 
 __all__ = [
     "CONFIG_ENV",
@@ -276,11 +276,6 @@ def parse_since(value: Any, now: datetime, key: str = "since") -> datetime:
     )
 
 
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def suggest(key: str, valid: Iterable[str]) -> str:
     valid = sorted(valid)
     close = difflib.get_close_matches(key, valid, n=1)
@@ -392,9 +387,8 @@ class _Parser:
             if parse is not None:  # the same check connect() makes, now, naming the key
                 try:
                     parse(value)
-                except (TypeError, ValueError) as exc:
-                    shown = "" if isinstance(exc, HiddenValueError) else f" (got {_shown(value)})"
-                    raise self.error(path, f"{exc}{shown}") from None
+                except (TypeError, ValueError) as exc:  # the parsers never repeat a value that may be secret
+                    raise self.error(path, str(exc)) from None
             options[k] = value
         scopes = self.scopes(f"{key}.scope", raw.get("scope", {}), cls)
         page_size = self.integer(f"{key}.page_size", raw["page_size"], minimum=1) if "page_size" in raw else None
