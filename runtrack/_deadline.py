@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Watch", "deadline_adapter", "watch"]
 
-#: thread id -> the connection that thread is sending on (set when a request starts on it)
+#: thread id -> the connection that thread is sending on (set when a watched request starts on it)
 _in_use: dict[int, Any] = {}
+#: threads with a request under a deadline now
+_watched: set[int] = set()
 
 
 class Watch:
@@ -38,6 +40,8 @@ class Watch:
 
     def cancel(self) -> None:
         self.cancelled = True
+        _watched.discard(self.thread)
+        _in_use.pop(self.thread, None)
 
     def fire(self) -> None:
         if self.cancelled:
@@ -59,12 +63,17 @@ class _Watchdog:
 
     def add(self, seconds: float) -> Watch:
         w = Watch(threading.get_ident())
+        _watched.add(w.thread)
         with self._cond:
-            heapq.heappush(self._heap, (time.monotonic() + seconds, next(self._seq), w))
+            heap = self._heap
+            while heap and heap[0][2].cancelled:  # finished requests leave the heap as new ones come
+                heapq.heappop(heap)
+            heapq.heappush(heap, (time.monotonic() + seconds, next(self._seq), w))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="runtrack-deadline", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if heap[0][2] is w:  # only an earlier deadline than the one the watchdog waits for needs waking it
+                self._cond.notify()
         return w
 
     def _run(self) -> None:
@@ -106,7 +115,9 @@ def _adapter_class() -> type[requests.adapters.HTTPAdapter]:
 
     class Tracked:
         def request(self, *args: Any, **kwargs: Any) -> Any:
-            _in_use[threading.get_ident()] = self
+            ident = threading.get_ident()
+            if ident in _watched:
+                _in_use[ident] = self
             return super().request(*args, **kwargs)  # type: ignore[misc]
 
     class HTTPConnection(Tracked, urllib3.connection.HTTPConnection):
