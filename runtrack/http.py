@@ -394,18 +394,14 @@ class Transport:
                 return value
         try:
             return json.loads(_text(response, content))
-        except RecursionError:
+        except (RecursionError, ValueError) as exc:
+            problem = (
+                "the response is nested too deeply to read"
+                if isinstance(exc, RecursionError)
+                else f"response is not valid JSON ({exc}); starts with {self.redact(_excerpt(response.text))!r}"
+            )
             raise PayloadError(
-                f"{request.describe()}: the response is nested too deeply to read",
-                platform=self.platform,
-                status_code=response.status_code,
-                path="$",
-                request_id=_request_id(response),
-            ) from None
-        except ValueError as exc:
-            raise PayloadError(
-                f"{request.describe()}: response is not valid JSON ({exc}); starts with "
-                f"{self.redact(_excerpt(response.text))!r}",
+                f"{request.describe()}: {problem}",
                 platform=self.platform,
                 status_code=response.status_code,
                 path="$",

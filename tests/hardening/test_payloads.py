@@ -57,6 +57,15 @@ def _cli(
     return code, out, err
 
 
+def _runs_cli(
+    capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch, url: str, *argv: str
+) -> tuple[int, bytes, bytes]:
+    """``runtrack runs langsmith`` on the queue ``q`` of the server at ``url``."""
+    return _cli(
+        capsysbinary, monkeypatch, "runs", "langsmith", "--scope", "queue_id=q", "--option", f"base_url={url}", *argv
+    )
+
+
 def _config(tmp_path: Path, base_url: str) -> str:
     path = tmp_path / "runtrack.toml"
     path.write_text(f'[[source]]\nadapter = "langsmith"\nbase_url = "{base_url}"\nscope = {{ queue_id = "q" }}\n')
@@ -80,18 +89,7 @@ def test_lone_surrogates_keep_runs_output_valid_utf8(
     fmt: str, serve: Any, capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = serve(SURROGATE_BODY)
-    code, out, err = _cli(
-        capsysbinary,
-        monkeypatch,
-        "runs",
-        "langsmith",
-        "--scope",
-        "queue_id=q",
-        "--option",
-        f"base_url={url}",
-        "--format",
-        fmt,
-    )
+    code, out, err = _runs_cli(capsysbinary, monkeypatch, url, "--format", fmt)
     assert code == 0, err
     text = out.decode("utf-8")  # strict: valid UTF-8
     assert "\\ud800" in text
@@ -168,9 +166,7 @@ def test_unreadable_values_are_payload_errors_naming_the_path(
     with pytest.raises(runtrack.PayloadError) as info:
         _runs(url)
     assert info.value.path == path
-    code, _out, err = _cli(
-        capsysbinary, monkeypatch, "runs", "langsmith", "--scope", "queue_id=q", "--option", f"base_url={url}"
-    )
+    code, _out, err = _runs_cli(capsysbinary, monkeypatch, url)
     assert code == 1
     assert f"at {path}" in err.decode() and "internal error" not in err.decode()
 
@@ -190,18 +186,7 @@ def test_nesting_python_can_read_is_written_too(
     depth = 600
     body = json.dumps([row(extra=json.loads("[" * depth + "]" * depth))]).encode()
     url = serve(body)
-    code, out, err = _cli(
-        capsysbinary,
-        monkeypatch,
-        "runs",
-        "langsmith",
-        "--scope",
-        "queue_id=q",
-        "--option",
-        f"base_url={url}",
-        "--format",
-        fmt,
-    )
+    code, out, err = _runs_cli(capsysbinary, monkeypatch, url, "--format", fmt)
     assert code == 0, err
     assert b'"extra":' in out.replace(b'": ', b'":')
 
@@ -213,9 +198,7 @@ def test_non_string_error_and_name_are_read_as_text(
     url = serve(body)
     (run,) = _runs(url)
     assert run.name == "5" and run.error == '{"after":30,"type":"Timeout"}'
-    code, out, err = _cli(
-        capsysbinary, monkeypatch, "runs", "langsmith", "--scope", "queue_id=q", "--option", f"base_url={url}"
-    )
+    code, out, err = _runs_cli(capsysbinary, monkeypatch, url)
     assert code == 0, err
     assert b"Timeout" in out
 
@@ -229,32 +212,10 @@ def test_numbers_json_cannot_hold_are_written_as_null(
     body = b'[{"id": "r", "start_time": "%s", "big": 1e400, "neg": -1e400, "nan": NaN, "inf": Infinity}]' % NOW.encode()
     url = serve(body)
     for fmt in ("json", "jsonl", "csv"):
-        code, out, err = _cli(
-            capsysbinary,
-            monkeypatch,
-            "runs",
-            "langsmith",
-            "--scope",
-            "queue_id=q",
-            "--option",
-            f"base_url={url}",
-            "--format",
-            fmt,
-        )
+        code, out, err = _runs_cli(capsysbinary, monkeypatch, url, "--format", fmt)
         assert code == 0, err
         assert b"Infinity" not in out and b"NaN" not in out
-    code, out, _ = _cli(
-        capsysbinary,
-        monkeypatch,
-        "runs",
-        "langsmith",
-        "--scope",
-        "queue_id=q",
-        "--option",
-        f"base_url={url}",
-        "--format",
-        "json",
-    )
+    code, out, _ = _runs_cli(capsysbinary, monkeypatch, url, "--format", "json")
     (run,) = _strict(out.decode())
     assert run["raw"]["big"] is None and run["raw"]["nan"] is None
     config = _config(tmp_path, url)
