@@ -486,6 +486,8 @@ class Transport:
 
     def _check_origin(self, request: Request, url: str) -> None:
         target = origin(url)
+        if "@" in urlsplit(url).netloc:  # requests would send a URL's user:password as Basic auth
+            target = "a URL with credentials in it"
         if target != self.origin:
             shown = target if not target.startswith("invalid:") else "an invalid URL"
             raise RequestError(

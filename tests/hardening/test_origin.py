@@ -62,6 +62,7 @@ def test_a_redirect_to_another_port_is_refused_for_every_credential(kind: str, s
         "//127.0.0.1:{port}/api/x",  # scheme-relative
         "http://localhost:{own}/api/x",  # another host name for the same machine is another origin
         "https://127.0.0.1:{own}/api/x",  # another scheme
+        "http://user:pw@127.0.0.1:{own}/api/x",  # the same origin, but requests would send user:pw as Basic auth
     ],
 )
 def test_every_spelling_of_another_origin_is_refused(location: str, other: Hostile) -> None:
