@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 from .errors import ConfigurationError
-from .http import ErrorInfo, Secret, Transport
+from .http import DEFAULT_DEADLINE, ErrorInfo, Secret, Transport
 from .model import Run
 from .option_values import (
     HiddenValueError,
@@ -49,8 +49,6 @@ log = logging.getLogger("runtrack.adapter")
 MAX_CONCURRENCY = 16
 #: Upper bound of the ``max_retries`` option.
 MAX_RETRIES = 100
-#: Default of the ``deadline`` option: seconds one request may take in all.
-DEFAULT_DEADLINE = 300.0
 
 
 @attrs.frozen(kw_only=True)

@@ -61,6 +61,8 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
 DEFAULT_TIMEOUT = (3.05, 60.0)
+#: seconds one request (one attempt) may take in all, however slowly the answer trickles in
+DEFAULT_DEADLINE = 300.0
 EXCERPT_CHARS = 300
 READ_CHUNK = 1 << 20  # bytes per read of a response body
 
@@ -276,7 +278,7 @@ class Transport:
         sleep: Callable[[float], None] | None = None,
         rng: Callable[[], float] = random.random,
         pool_size: int = 10,
-        deadline: float | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
         verify: bool | str = True,
     ) -> None:
         parts = urlsplit(base_url)

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from runtrack.errors import AuthenticationError, ConfigurationError, PayloadError
-from runtrack.http import ErrorInfo, HeaderAuth, RefreshingAuth, Transport, default_error_message
+from runtrack.http import DEFAULT_DEADLINE, ErrorInfo, HeaderAuth, RefreshingAuth, Transport, default_error_message
 from runtrack.paginate import Request
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ class PersonalAccessTokenAuth(RefreshingAuth):
         timeout: Any = None,
         max_retries: int = 4,
         clock: Callable[[], float] | None = None,
-        deadline: float | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
         verify: bool | str = True,
     ) -> None:
         self._pat = pat
@@ -196,7 +196,7 @@ def make_auth(
     base_url: str,
     timeout: Any,
     max_retries: int,
-    deadline: float | None = None,
+    deadline: float | None = DEFAULT_DEADLINE,
     verify: bool | str = True,
 ) -> HeaderAuth | PersonalAccessTokenAuth:
     """The auth for ``api_key``: legacy token or personal access token, decided by its shape."""

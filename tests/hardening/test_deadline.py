@@ -64,7 +64,8 @@ def test_a_trickling_answer_ends_at_the_deadline(slow_part: str) -> None:
 
 def test_the_deadline_has_a_default_and_a_retried_attempt_gets_a_fresh_one() -> None:
     with runtrack.connect("langsmith", api_key="lsv2_x_key_1234") as ad:
-        assert ad.transport.deadline == runtrack.adapter.DEFAULT_DEADLINE
+        assert ad.transport.deadline == runtrack.http.DEFAULT_DEADLINE == 300
+    assert runtrack.http.Transport("http://127.0.0.1:9", platform="x").deadline == 300  # third-party adapters too
     with (
         trickle("body") as url,
         runtrack.connect(
