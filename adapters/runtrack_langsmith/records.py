@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from runtrack.convert import mask_secret_fields, parse_datetime
+from runtrack.convert import id_text, mask_secret_fields, parse_datetime
 from runtrack.errors import PayloadError
 
 __all__ = ["Queue", "QueueEntry", "parse_queue", "parse_queue_entry"]
@@ -47,11 +47,10 @@ def _text(item: dict[str, Any], key: str) -> str | None:
 def parse_queue(item: Any) -> Queue:
     if not isinstance(item, dict):
         raise PayloadError(f"expected a queue object, got {type(item).__name__}", path="$")
-    if item.get("id") is None:
-        raise PayloadError("queue has no id", path="$.id")
+    queue_id = id_text(item.get("id"))
     total = item.get("total_runs")
     return Queue(
-        id=str(item["id"]),
+        id=queue_id,
         name=_text(item, "name"),
         description=_text(item, "description"),
         queue_type=_text(item, "queue_type"),

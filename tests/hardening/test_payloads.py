@@ -242,3 +242,14 @@ def test_an_impossible_since_is_a_usage_error(
     Path(config).write_text(Path(config).read_text() + f'[report]\nsince = "{value}"\n')
     code, _, err = _cli(capsysbinary, monkeypatch, "report", "--config", config)
     assert code == 2 and b"report.since" in err
+
+
+@pytest.mark.parametrize("queue_id", [{"x": 1}, ["q"], True, None])
+def test_a_container_id_that_is_no_id_is_a_payload_error(queue_id: Any) -> None:
+    def answer(req: Any) -> Response:
+        first = req.q("offset") in (None, "0")
+        return Response.json([{"id": queue_id, "name": "q"}] if first and req.path.endswith("queues") else [])
+
+    with Hostile(answer) as server, pytest.raises(runtrack.PayloadError) as info:
+        list(runtrack.connect("langsmith", base_url=server.base_url, api_key=LANGSMITH_KEY).runs())
+    assert info.value.path == "$[0].id"
