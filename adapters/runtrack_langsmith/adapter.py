@@ -14,6 +14,7 @@ from runtrack.adapter import Adapter, Option, ScopeKeyword, common_options, conc
 from runtrack.errors import ConfigurationError, PayloadError, RuntrackError
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.model import Run
+from runtrack.option_values import parse_base_url
 from runtrack.paginate import (
     FanOut,
     HttpListing,
@@ -64,6 +65,12 @@ def _endpoint(value: Any) -> str:
     return text
 
 
+def _workspace_id(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise ValueError("expected a workspace id (a UUID string)")
+    return str(value).strip()
+
+
 def _options() -> tuple[Option, ...]:
     common = common_options(
         base_url_env=("LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT"),
@@ -85,6 +92,7 @@ def _options() -> tuple[Option, ...]:
         Option(
             name="workspace_id",
             env=("LANGSMITH_WORKSPACE_ID", "LANGSMITH_TENANT_ID"),
+            parse=_workspace_id,
             help="workspace (tenant) id, sent as X-Tenant-Id; needed with organization-scoped keys",
         ),
         Option(
@@ -93,7 +101,11 @@ def _options() -> tuple[Option, ...]:
             parse=_endpoint,
             help="queue runs endpoint: 'auto' (deprecated /runs, then /items on 404/410), 'runs' or 'items'",
         ),
-        Option(name="web_url", help="the LangSmith web app for deep links (derived from base_url by default)"),
+        Option(
+            name="web_url",
+            parse=parse_base_url,
+            help="the LangSmith web app for deep links (derived from base_url by default)",
+        ),
         concurrency_option("queues"),
     )
 

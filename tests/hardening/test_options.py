@@ -73,9 +73,20 @@ def test_bad_option_values_are_configuration_errors(adapter: str, option: str, v
         runtrack.connect(adapter, **options)
 
 
-def test_langsmith_endpoint_is_checked() -> None:
-    with pytest.raises(runtrack.ConfigurationError, match="must be one of auto, runs, items"):
-        runtrack.connect("langsmith", api_key=LANGSMITH_KEY, endpoint="nope")
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("endpoint", "nope", "must be one of auto, runs, items"),
+        ("web_url", f"https://u:{PASSWORD}@smith.test", "credentials in the URL"),
+        ("web_url", 5, "expected a URL string"),
+        ("workspace_id", ["a"], "expected a workspace id"),
+        ("workspace_id", " ", "expected a workspace id"),
+    ],
+)
+def test_langsmith_options_are_checked(option: str, value: Any, message: str) -> None:
+    with pytest.raises(runtrack.ConfigurationError, match=message) as info:
+        runtrack.connect("langsmith", api_key=LANGSMITH_KEY, **{option: value})
+    assert PASSWORD not in str(info.value)
 
 
 def _config(tmp_path: Path, body: str) -> Path:
