@@ -42,6 +42,8 @@ def registered_secrets() -> list[str]:
         return list(_registered)
 
 
+_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/@\s:'\"]*:)[^/@\s'\"]+@")
+
 #: a piece of a secret is redacted on its own only when it has this many distinct characters: "00000000" or
 #: "-0000-40" (from a test key or a UUID-like token) would otherwise redact ordinary ids and timestamps
 MIN_DISTINCT = 5
@@ -56,10 +58,12 @@ def _pieces(secret: str) -> tuple[str, ...]:
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every registered secret, every one of ``secrets``, and every piece of 8+ characters of
-    them replaced by ``***``."""
+    """``text`` with every registered secret, every one of ``secrets``, every piece of 8+ characters of them,
+    and the password of any ``scheme://user:password@`` URL replaced by ``***``."""
     if not text:
         return text
+    if "@" in text:  # a URL's password (a proxy's, a base URL's) is a secret wherever it shows
+        text = _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", text)
     spans: list[tuple[int, int]] = []
     for secret in {*registered_secrets(), *secrets}:
         if len(secret) < MIN_SECRET:

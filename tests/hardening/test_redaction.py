@@ -118,3 +118,21 @@ def test_an_error_pickled_and_back_stays_redacted() -> None:
         _read("langsmith", server.base_url)
     again = pickle.loads(pickle.dumps(info.value))
     assert not leaked(_fields(again) + json.dumps(again.__dict__, default=str), LANGSMITH_KEY)
+
+
+def test_a_proxy_password_never_shows_in_a_network_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://bob:ProxyPa55wordX@127.0.0.1:9")
+    ad = runtrack.connect("langsmith", base_url="http://127.0.0.1:9", api_key=LANGSMITH_KEY, max_retries=0)
+    with pytest.raises(runtrack.NetworkError) as info:
+        list(ad.runs(queue_id="q"))
+    ad.close()
+    assert "ProxyPa55" not in _fields(info.value)
+    assert "bob:***@" in str(info.value) or "127.0.0.1" in str(info.value)
+
+
+def test_any_url_password_in_an_error_is_redacted() -> None:
+    exc = runtrack.NetworkError("cannot reach proxy http://bob:UrlPa55word@proxy.corp:8080/ (and 'https://u:x2@h')")
+    assert "UrlPa55word" not in str(exc) and "x2@" not in str(exc)
+    assert "http://bob:***@proxy.corp:8080/" in str(exc)
