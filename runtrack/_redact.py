@@ -8,7 +8,6 @@ is redacted whole, and so is every piece of 8 or more characters of it that is n
 
 from __future__ import annotations
 
-import functools
 import re
 import threading
 from collections.abc import Iterable
@@ -24,17 +23,21 @@ _MAX_REGISTERED = 256
 
 _registered: dict[str, None] = {}
 _lock = threading.Lock()
+_index: _Index | None = None  # rebuilt on the first redaction after a registration
 
 
 def register_secret(value: str) -> None:
     """Remember ``value`` as a secret of this process (the oldest are forgotten beyond a few hundred)."""
+    global _index
     if len(value) < MIN_SECRET:
         return
     with _lock:
-        _registered.pop(value, None)
+        if value in _registered:
+            return
         _registered[value] = None
         while len(_registered) > _MAX_REGISTERED:
             del _registered[next(iter(_registered))]
+        _index = None
 
 
 def registered_secrets() -> list[str]:
@@ -49,12 +52,27 @@ _URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/@\s:'\"]*:)[^/@\s'\"]
 MIN_DISTINCT = 5
 
 
-@functools.lru_cache(maxsize=1024)
-def _pieces(secret: str) -> tuple[str, ...]:
-    if len(secret) <= WINDOW:
-        return (secret,)
-    windows = {secret[i : i + WINDOW] for i in range(len(secret) - WINDOW + 1)}
-    return (secret, *sorted(w for w in windows if len(set(w)) >= MIN_DISTINCT))
+class _Index:
+    """What to look for: whole secrets, and every 8-character piece of them in one set (one look-up per position
+    of the text, however many secrets there are)."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self.whole = sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True)
+        self.pieces = frozenset(
+            piece
+            for s in self.whole
+            for piece in (s[i : i + WINDOW] for i in range(len(s) - WINDOW + 1))
+            if len(set(piece)) >= MIN_DISTINCT
+        )
+
+
+def _current_index() -> _Index:
+    global _index
+    index = _index
+    if index is None:
+        with _lock:
+            index = _index = _Index(_registered)
+    return index
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -64,15 +82,26 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         return text
     if "@" in text:  # a URL's password (a proxy's, a base URL's) is a secret wherever it shows
         text = _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", text)
+    indexes = [_current_index()]
+    extra = [s for s in secrets if s not in _registered]
+    if extra:
+        indexes.append(_Index(extra))
     spans: list[tuple[int, int]] = []
-    for secret in {*registered_secrets(), *secrets}:
-        if len(secret) < MIN_SECRET:
-            continue
-        for piece in _pieces(secret):
-            at = text.find(piece)
+    for index in indexes:
+        for secret in index.whole:
+            at = text.find(secret)
             while at >= 0:
-                spans.append((at, at + len(piece)))
-                at = text.find(piece, at + 1)
+                spans.append((at, at + len(secret)))
+                at = text.find(secret, at + 1)
+        pieces = index.pieces
+        if len(pieces) < len(text):  # few secrets: search each piece (in C)
+            for piece in pieces:
+                at = text.find(piece)
+                while at >= 0:
+                    spans.append((at, at + WINDOW))
+                    at = text.find(piece, at + 1)
+        elif pieces:  # many: one set look-up per position of the text
+            spans += [(i, i + WINDOW) for i in range(len(text) - WINDOW + 1) if text[i : i + WINDOW] in pieces]
     if not spans:
         return text
     spans.sort()
