@@ -36,7 +36,6 @@ from .errors import (
     RuntrackError,
     ServerError,
 )
-from .paginate import Request
 
 if TYPE_CHECKING:  # requests is imported on the first request, so connect() stays cheap
     import requests
@@ -46,6 +45,7 @@ __all__ = [
     "ErrorInfo",
     "HeaderAuth",
     "RefreshingAuth",
+    "Request",
     "Secret",
     "Transport",
     "join_url",
@@ -58,6 +58,21 @@ DEFAULT_TIMEOUT = (3.05, 60.0)
 EXCERPT_CHARS = 300
 READ_CHUNK = 1 << 20  # bytes per read of a response body
 REDACTED = "***"
+
+
+@attrs.frozen(kw_only=True)
+class Request:
+    """A request to make; ``path`` is relative to the transport's base URL, or an absolute URL (next links)."""
+
+    method: str = "GET"
+    path: str
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+    json: Any = None
+    idempotent: bool = True
+
+    def describe(self) -> str:
+        query = "&".join(f"{k}={v}" for k, v in self.params.items() if v is not None)
+        return f"{self.method} {self.path}{'?' + query if query else ''}"
 
 
 def sleep_for(seconds: float) -> None:
