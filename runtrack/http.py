@@ -5,7 +5,7 @@
 * Base URLs keep their path prefix: ``https://host/ls`` + ``api/ml`` is ``https://host/ls/api/ml``.
 * Exactly one retry owner: 429, 502, 503, 504 and connection errors, with ``Retry-After`` (seconds or an HTTP
   date) capped at ``retry_after_cap``, otherwise jittered exponential backoff, at most ``max_retries`` retries.
-  Writes are retried only when the caller marks them idempotent.
+  Requests are retried only when idempotent: by their method (GET, HEAD, OPTIONS, PUT, DELETE) or marked so.
 * Errors become the typed hierarchy of :mod:`runtrack.errors`, with status, vendor code, request id and a short,
   redacted body excerpt. Secrets known to the transport never appear in messages or logs.
 """
@@ -60,15 +60,29 @@ READ_CHUNK = 1 << 20  # bytes per read of a response body
 REDACTED = "***"
 
 
+#: Methods whose repetition is harmless by definition (RFC 9110 section 9.2.2): retried unless marked otherwise.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
 @attrs.frozen(kw_only=True)
 class Request:
-    """A request to make; ``path`` is relative to the transport's base URL, or an absolute URL (next links)."""
+    """A request to make; ``path`` is relative to the transport's base URL, or an absolute URL (next links).
 
-    method: str = "GET"
+    ``idempotent`` says whether sending it twice is harmless, which is what lets the transport retry it. Left
+    None it follows the method: GET, HEAD, OPTIONS, PUT and DELETE are, POST and PATCH are not (mark a POST
+    that only reads, such as a query, ``idempotent=True``).
+    """
+
+    method: str = attrs.field(default="GET", converter=str.upper)
     path: str
     params: Mapping[str, Any] = attrs.field(factory=dict)
     json: Any = None
-    idempotent: bool = True
+    idempotent: bool | None = None
+
+    @property
+    def retry_safe(self) -> bool:
+        """Whether the transport may send this request again (the explicit mark, else the method's rule)."""
+        return self.method in IDEMPOTENT_METHODS if self.idempotent is None else self.idempotent
 
     def describe(self) -> str:
         query = "&".join(f"{k}={v}" for k, v in self.params.items() if v is not None)
@@ -351,7 +365,7 @@ class Transport:
             try:
                 return self.decode(response, request)
             except PayloadError as exc:
-                if not (_retryable(request) and attempt < self.max_retries and _starts_like_json(response.content)):
+                if not (request.retry_safe and attempt < self.max_retries and _starts_like_json(response.content)):
                     if attempt:
                         exc.message += f" (after {attempt} retries)"
                     raise
@@ -397,7 +411,7 @@ class Transport:
         import requests
 
         url = join_url(self.base_url, request.path)
-        retryable = _retryable(request)
+        retryable = request.retry_safe
         refreshed = False
         while True:
             try:
@@ -567,10 +581,6 @@ def _request_id(response: requests.Response) -> str | None:
         if value:
             return value
     return None
-
-
-def _retryable(request: Request) -> bool:
-    return request.idempotent or request.method in ("GET", "HEAD", "OPTIONS")
 
 
 def _starts_like_json(content: bytes) -> bool:
