@@ -60,6 +60,10 @@ READ_CHUNK = 1 << 20  # bytes per read of a response body
 REDACTED = "***"
 
 
+def _upper(method: str) -> str:
+    return method.upper()
+
+
 #: Methods whose repetition is harmless by definition (RFC 9110 section 9.2.2): retried unless marked otherwise.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -73,7 +77,7 @@ class Request:
     that only reads, such as a query, ``idempotent=True``).
     """
 
-    method: str = attrs.field(default="GET", converter=str.upper)
+    method: str = attrs.field(default="GET", converter=_upper)
     path: str
     params: Mapping[str, Any] = attrs.field(factory=dict)
     json: Any = None
