@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 from ..errors import RuntrackError
 from .cursors import State, decode_cursor, encode_cursor
-from .pages import Listing, Page
+from .pages import Listing, Page, RawPage
 
 __all__ = ["RunIterator"]
 
@@ -57,9 +57,17 @@ class RunIterator(Generic[T]):
         return encode_cursor(state, listing=self._name)
 
     def _pages(self) -> Iterator[Page[T]]:
+        source = self._listing.pages(self._start)
+        try:
+            yield from self._delivered(source)
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:  # stop requests fetched ahead now, not when the garbage collector runs
+                close()
+
+    def _delivered(self, source: Iterator[RawPage[T]]) -> Iterator[Page[T]]:
         remaining = self._max_items
         resume_state = self._start
-        source = self._listing.pages(self._start)
         while remaining is None or remaining > 0:
             try:
                 raw = next(source)

@@ -10,7 +10,7 @@ import attrs
 
 from .cursors import State
 
-__all__ = ["END", "Listing", "Page", "RawPage", "StaticListing"]
+__all__ = ["END", "Listing", "Page", "RawPage", "SkippedItem", "StaticListing"]
 
 T = TypeVar("T")
 
@@ -25,6 +25,16 @@ END: Any = _End()
 
 
 @attrs.frozen(kw_only=True)
+class SkippedItem:
+    """An item a listing with ``on_invalid="skip"`` left out: where it was (JSON path in the response), the
+    vendor's id when it could be read, and why it could not be mapped."""
+
+    path: str
+    native_id: str | None
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
 class RawPage(Generic[T]):
     """A page as listings produce it: states are plain JSON values, not yet encoded."""
 
@@ -35,6 +45,7 @@ class RawPage(Generic[T]):
     duplicates: int = 0
     first_position: int = 0  # raw index (in the page as fetched) of the first item
     positions: tuple[int, ...] | None = None  # raw index of each kept item, when some were dropped
+    skipped: tuple[SkippedItem, ...] = ()  # items left out by on_invalid="skip"
 
 
 @attrs.frozen(kw_only=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ...errors import PayloadError
 from ..cursors import State
@@ -11,7 +11,7 @@ from ..cursors import State
 if TYPE_CHECKING:
     from ...http import Request
 
-__all__ = ["Strategy", "get_path", "items_at"]
+__all__ = ["Addressable", "Strategy", "get_path", "int_at", "items_at"]
 
 
 class Strategy(Protocol):
@@ -34,6 +34,18 @@ class Strategy(Protocol):
 
     def total(self, body: Any) -> int | None:
         """How many items the whole listing has, when the page says so."""
+
+
+@runtime_checkable
+class Addressable(Strategy, Protocol):
+    """A strategy whose pages are addressed by item offset, so the request for any page is known in advance: the
+    loop keeps several in flight and overlaps consecutive pages to catch items that shift between them."""
+
+    def offset_of(self, state: State) -> int:
+        """The item offset a state stands for."""
+
+    def at_offset(self, offset: int) -> State:
+        """The state of the page that starts at item ``offset``."""
 
 
 def items_at(body: Any, field: str | None) -> tuple[str, Sequence[Any]]:

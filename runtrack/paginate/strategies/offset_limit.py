@@ -35,6 +35,12 @@ class OffsetLimit:
             params[self.limit_param] = page_size
         return attrs.evolve(base, params=params)
 
+    def offset_of(self, state: State) -> int:
+        return int(state or 0)
+
+    def at_offset(self, offset: int) -> State:
+        return offset
+
     def items(self, body: Any) -> tuple[str, Sequence[Any]]:
         return items_at(body, self.items_field)
 
