@@ -7,6 +7,7 @@ builds its :class:`~runtrack.http.Transport`, and returns a :class:`~runtrack.pa
 
 from __future__ import annotations
 
+import copy
 import inspect
 import os
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ from .errors import ConfigurationError
 from .http import ErrorInfo, Secret, Transport
 from .model import Run
 from .paginate import Listing, RunIterator
+from .paginate.loop import DEFAULT_MAX_PAGES
 
 if TYPE_CHECKING:
     import requests
@@ -88,10 +90,28 @@ def concurrency_option(containers: str) -> Option:
     )
 
 
+def _positive_int(value: Any) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be >= 1")
+    return number
+
+
+ON_INVALID = ("raise", "skip")
+
+
+def _on_invalid(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in ON_INVALID:
+        raise ValueError(f"must be one of {', '.join(ON_INVALID)}")
+    return text
+
+
 def common_options(
     *, base_url_env: tuple[str, ...], api_key_env: tuple[str, ...], default_base_url: str | None = None
 ) -> tuple[Option, ...]:
-    """The options every adapter has: ``base_url``, ``api_key``, ``timeout``, ``max_retries``."""
+    """The options every adapter has: ``base_url``, ``api_key``, ``timeout``, ``max_retries``, ``max_pages``,
+    ``on_invalid``."""
     return (
         Option(
             name="base_url",
@@ -104,6 +124,18 @@ def common_options(
         Option(name="api_key", env=api_key_env, required=True, secret=True, help="API key or token"),
         Option(name="timeout", default=(3.05, 60.0), parse=_timeout, help="seconds, or (connect, read)"),
         Option(name="max_retries", default=4, parse=_non_negative_int, help="retries of 429/5xx/connection errors"),
+        Option(
+            name="max_pages",
+            default=DEFAULT_MAX_PAGES,
+            parse=_positive_int,
+            help="pages one listing (one queue, one prompt version...) may fetch before it stops with an error",
+        ),
+        Option(
+            name="on_invalid",
+            default="raise",
+            parse=_on_invalid,
+            help="an item that cannot be read: 'raise' stops the listing, 'skip' lists the others and reports it",
+        ),
     )
 
 
@@ -169,6 +201,14 @@ class Adapter:
         """The listing of runs for ``scope``; no I/O may happen here."""
         raise NotImplementedError
 
+    def listing_options(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`~runtrack.paginate.HttpListing` that come from the common options
+        (``max_pages``, ``on_invalid``): pass them to every listing the adapter builds."""
+        return {
+            "max_pages": self.config.get("max_pages", DEFAULT_MAX_PAGES),
+            "on_invalid": self.config.get("on_invalid", "raise"),
+        }
+
     # -- the public listing interface
 
     def runs(
@@ -177,15 +217,25 @@ class Adapter:
         max_items: int | None = None,
         page_size: int | None = None,
         cursor: str | None = None,
+        on_invalid: str | None = None,
         **scope: Any,
     ) -> RunIterator[Run]:
         """A lazy, single-pass iterator of :class:`~runtrack.Run` for ``scope``. Nothing is fetched until it is
         iterated. ``cursor`` resumes right after the page it came from (``page.next_cursor`` or an error's
-        ``cursor``)."""
+        ``cursor``). ``on_invalid`` overrides the adapter's option for this listing: ``"skip"`` lists every run
+        that can be read and records the others in the iterator's ``skipped``."""
         if page_size is not None and page_size < 1:
             raise ConfigurationError(f"page_size must be >= 1, got {page_size}", platform=self.name)
         self.check_scope(scope)
-        listing = self.listing(page_size=page_size, **scope)
+        source = self
+        if on_invalid is not None:
+            try:
+                policy = _on_invalid(on_invalid)
+            except ValueError as exc:
+                raise ConfigurationError(f"on_invalid {exc}, got {on_invalid!r}", platform=self.name) from None
+            source = copy.copy(self)  # the same transport and state, another policy for this listing's items
+            source.config = {**self.config, "on_invalid": policy}
+        listing = source.listing(page_size=page_size, **scope)
         return RunIterator(listing, name=self.listing_name(scope), cursor=cursor, max_items=max_items)
 
     def check_scope(self, scope: Mapping[str, Any]) -> None:

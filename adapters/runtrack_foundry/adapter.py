@@ -168,6 +168,8 @@ class FoundryAdapter(Adapter):
             run_parser(platform=self.name, instance=self.instance, model_studio_rid=rid),
             page_size=page_size,
             max_page_size=MAX_PAGE_SIZE,
+            key=_run_id,
+            **self.listing_options(),
         )
 
     @property
@@ -227,6 +229,7 @@ class FoundryAdapter(Adapter):
             config_version_parser(rid),
             page_size=page_size,
             max_page_size=MAX_PAGE_SIZE,
+            **self.listing_options(),
         )
         name = f"{self.name}:{self.instance}:config_version:model_studio_rid={rid}"
         return RunIterator(listing, name=name, cursor=cursor, max_items=max_items)
@@ -274,3 +277,7 @@ class FoundryAdapter(Adapter):
 
 def _studio_path(rid: str) -> str:
     return f"api/v2/models/modelStudios/{quote(rid, safe='')}"
+
+
+def _run_id(item: dict[str, Any]) -> Any:
+    return item["runId"]

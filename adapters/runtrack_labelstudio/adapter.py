@@ -122,6 +122,7 @@ class LabelStudioAdapter(Adapter):
                 self._pages(),
                 _container,
                 key=_cid,
+                **self.listing_options(),
             )
             return FanOut(
                 prompts,
@@ -141,6 +142,7 @@ class LabelStudioAdapter(Adapter):
             self._pages(),
             _container,
             key=_cid,
+            **self.listing_options(),
         )
         return FanOut(
             versions,
@@ -156,6 +158,7 @@ class LabelStudioAdapter(Adapter):
             self._pages(single_object=True),
             make_run_parser(self.instance, prompt, version),
             key=_cid,
+            **self.listing_options(),
         )
 
     def create_run(

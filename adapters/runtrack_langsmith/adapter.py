@@ -146,7 +146,8 @@ class LangSmithAdapter(Adapter):
     def listing(self, *, page_size: int | None = None, **scope: Any) -> Listing[Run]:
         queue_id, review, archived = self._scope(scope)
         if queue_id is not None:
-            return self._queue_listing(queue_id, review, archived, page_size)
+            # one queue: ``concurrency`` of its pages in flight; several: that many queues at once instead
+            return self._queue_listing(queue_id, review, archived, page_size, self.config["concurrency"])
         return FanOut(
             self._queues_listing({}, page_size=None),
             lambda queue: self._queue_listing(queue.id, review, archived, page_size),
@@ -186,19 +187,19 @@ class LangSmithAdapter(Adapter):
         return queue_id, review, archived
 
     def _queue_listing(
-        self, queue_id: str, review: str | None, archived: bool | None, page_size: int | None
+        self, queue_id: str, review: str | None, archived: bool | None, page_size: int | None, window: int = 1
     ) -> Listing[Run]:
         return QueueEndpoints(
             queue_id=queue_id,
             mode=self.config["endpoint"],
-            runs=lambda: self._runs_listing(queue_id, review, archived, page_size),
+            runs=lambda: self._runs_listing(queue_id, review, archived, page_size, window),
             items=lambda: self._items_listing(queue_id, review, archived, page_size),
             prefer_items=self._prefer_items,
             remember=self._remember_items,
         )
 
     def _runs_listing(
-        self, queue_id: str, review: str | None, archived: bool | None, page_size: int | None
+        self, queue_id: str, review: str | None, archived: bool | None, page_size: int | None, window: int = 1
     ) -> Listing[Run]:
         """``GET /api/v1/annotation-queues/{id}/runs``: offset/limit, ends on a short or empty page."""
         params: dict[str, Any] = {}
@@ -219,6 +220,8 @@ class LangSmithAdapter(Adapter):
             page_size=page_size,
             max_page_size=MAX_PAGE_SIZE,
             key=_run_key,
+            concurrency=window,
+            **self.listing_options(),
         )
 
     def _items_listing(
@@ -243,6 +246,8 @@ class LangSmithAdapter(Adapter):
                 _identity,
                 page_size=page_size,
                 max_page_size=MAX_PAGE_SIZE,
+                key=_run_key,
+                **self.listing_options(),
             )
             hydrator = Hydrator(
                 self.transport.json,
@@ -251,6 +256,7 @@ class LangSmithAdapter(Adapter):
                 review=REVIEW_OF_SECTION[section],
                 web=self.web_url,
                 clock=self.clock,
+                on_invalid=self.config["on_invalid"],
             )
             return HydratedItems(items, hydrator)
 
@@ -269,6 +275,7 @@ class LangSmithAdapter(Adapter):
             page_size=page_size,
             max_page_size=MAX_PAGE_SIZE,
             key=_run_key,
+            **self.listing_options(),
         )
 
     def queues(

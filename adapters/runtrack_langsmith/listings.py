@@ -41,12 +41,13 @@ class HydratedItems:
     def pages(self, state: State) -> Iterator[RawPage[Run]]:
         for page in self.items.pages(state):
             positions = page.positions or range(page.first_position, page.first_position + len(page.items))
-            runs, kept = self.hydrate(page.items, list(positions))
+            runs, kept, skipped = self.hydrate(page.items, list(positions))
             same = len(kept) == len(page.items)
             yield attrs.evolve(
                 page,
                 items=tuple(runs),
                 positions=page.positions if same else tuple(kept),
+                skipped=page.skipped + tuple(skipped),
             )
 
 

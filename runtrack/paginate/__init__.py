@@ -24,7 +24,7 @@ from .cursors import CURSOR_PREFIX, FanOutState, LeafState, State, decode_cursor
 from .fanout import FanOut
 from .iterator import RunIterator
 from .loop import HttpListing
-from .pages import END, Listing, Page, RawPage, StaticListing
+from .pages import END, Listing, Page, RawPage, SkippedItem, StaticListing
 from .strategies import NextLink, OffsetLimit, PageToken, Strategy, Unpaginated
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "RawPage",
     "Request",
     "RunIterator",
+    "SkippedItem",
     "State",
     "StaticListing",
     "Strategy",

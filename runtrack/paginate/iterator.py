@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 from ..errors import RuntrackError
 from .cursors import State, decode_cursor, encode_cursor
-from .pages import Listing, Page, RawPage
+from .pages import Listing, Page, RawPage, SkippedItem
 
 __all__ = ["RunIterator"]
 
@@ -37,6 +37,7 @@ class RunIterator(Generic[T]):
         self._max_items = max_items
         self._started = False
         self.duplicates = 0  #: items dropped as duplicates so far
+        self.skipped: list[SkippedItem] = []  #: items left out by ``on_invalid="skip"`` (path, native id, reason)
         self.last_cursor: str | None = cursor  #: where a new listing would resume now
 
     def __repr__(self) -> str:
@@ -78,6 +79,7 @@ class RunIterator(Generic[T]):
                     exc.cursor = self._encode(resume_state)
                 raise
             self.duplicates += raw.duplicates
+            self.skipped += raw.skipped
             items, next_state = raw.items, raw.next_state
             if remaining is not None and len(items) > remaining:
                 items = items[:remaining]

@@ -53,6 +53,7 @@ class _Filtered:
     kept: list[int]  # indices (in the page as fetched) of the items to deliver
     dropped: int
     leading: int  # dropped items before the first kept one
+    invalid: list[SkippedItem] = attrs.Factory(list)  # items without an id, left out by on_invalid="skip"
 
 
 class HttpListing(Generic[T]):
@@ -335,9 +336,16 @@ class HttpListing(Generic[T]):
         if seen is None:
             return _Filtered(list(range(skip, len(raw_items))), 0, 0)
         kept: list[int] = []
+        invalid: list[SkippedItem] = []
         dropped = leading = 0
         for i in range(skip, len(raw_items)):
-            digest = self._digest(raw_items[i], items_path, i)
+            try:
+                digest = self._digest(raw_items[i], items_path, i)
+            except PayloadError as exc:
+                if self.on_invalid == "raise":
+                    raise
+                invalid.append(self._skipped(exc.path or items_path, None, exc.message))
+                continue
             if digest in seen:
                 dropped += 1
                 if not kept:
@@ -345,7 +353,7 @@ class HttpListing(Generic[T]):
                 continue
             seen.add(digest)
             kept.append(i)
-        return _Filtered(kept, dropped, leading)
+        return _Filtered(kept, dropped, leading, invalid)
 
     def _page(
         self,
@@ -373,7 +381,7 @@ class HttpListing(Generic[T]):
             duplicates=duplicates,
             first_position=(indices[0] - base) if indices else len(raw_items) - base,
             positions=None if contiguous else tuple(i - base for i in indices),
-            skipped=tuple(skipped),
+            skipped=tuple(kept.invalid + skipped),
         )
 
     def _parse(
@@ -395,11 +403,20 @@ class HttpListing(Generic[T]):
                 path = f"{items_path}[{i}]{(exc.path or '$')[1:]}"
                 if self.on_invalid == "raise":
                     raise PayloadError(exc.message, path=path, platform=exc.platform) from None
-                skipped.append(SkippedItem(path=path, native_id=self._native_id(raw_items[i]), reason=exc.message))
-                log.warning("%s: skipped the invalid item at %s: %s", self.request.describe(), path, exc.message)
+                skipped.append(self._skipped(path, self._native_id(raw_items[i]), exc.message))
                 continue
             kept.append(i)
         return items, kept, skipped
+
+    def _skipped(self, path: str, native_id: str | None, reason: str) -> SkippedItem:
+        log.warning(
+            "%s: skipped the invalid item at %s%s: %s",
+            self.request.describe(),
+            path,
+            f" (id {native_id})" if native_id is not None else "",
+            reason,
+        )
+        return SkippedItem(path=path, native_id=native_id, reason=reason)
 
     def _native_id(self, item: Any) -> str | None:
         try:
