@@ -50,6 +50,9 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._tat = -math.inf  # theoretical arrival time: when the bucket is empty again
         self._paused_until = -math.inf  # a shared pause (Retry-After): nobody starts before it
+        # A sleep returns when its slot has come: the clock never reads earlier than the end of the last sleep
+        # (so a recording test sleep, which returns at once, still moves the limiter's time on).
+        self._woke_at = -math.inf
 
     def __repr__(self) -> str:
         rate = "unlimited" if self.per_second is None else f"{self.per_second:g}/s"
@@ -61,9 +64,13 @@ class RateLimiter:
         ``shared``: the delay is a pause for every thread of the instance (the vendor asked the whole client to
         wait, e.g. ``Retry-After`` on a 429); the bucket is empty when the pause ends, so no burst follows it.
         """
+        return self._reserve(delay, shared)[0]
+
+    def _reserve(self, delay: float, shared: bool) -> tuple[float, float]:
+        """The wait and the time the slot starts."""
         delay = max(0.0, delay)
         with self._lock:
-            now = self._clock()
+            now = max(self._clock(), self._woke_at)
             start = now + delay
             if shared and delay > 0:
                 self._paused_until = max(self._paused_until, start)
@@ -74,51 +81,57 @@ class RateLimiter:
                 start = max(start, tat - self._tolerance)
                 self._tat = tat
             # ``delay`` exactly when nothing else holds this request back (no float drift in what tests record).
-            return delay if start <= now + delay else start - now
+            wait = delay if start <= now + delay else start - now
+            return wait, now + wait
 
-    def acquire(self, delay: float = 0.0, *, shared: bool = False) -> float:
-        """Wait for the next slot (see :meth:`reserve`); return the seconds waited."""
-        wait = self.reserve(delay, shared=shared)
-        if wait > 0:
+    def acquire(self, delay: float | None = None, *, shared: bool = False) -> float:
+        """Wait for the next slot (see :meth:`reserve`) and return the seconds waited. ``delay`` is a retry's
+        wait (backoff or ``Retry-After``): it is always slept, even when it is 0, so each retry is one sleep."""
+        wait, slot = self._reserve(delay or 0.0, shared)
+        if wait > 0 or delay is not None:
             self._sleep(wait)
+            with self._lock:
+                self._woke_at = max(self._woke_at, slot)
         return wait
 
 
 class Congestion:
     """How many requests a listing may keep in flight now: AIMD on the vendor's 429s.
 
-    Unconstrained until the first :meth:`throttled`; then the window halves on a 429 (at most once per window of
-    responses, so a burst of 429s from one window counts as one) and grows by one per window of successes, back to
-    the listing's own maximum.
+    Unconstrained until the first :meth:`throttled`; then the window halves on a 429 and grows by one per window of
+    successes, back to the listing's own maximum. A request that tells :meth:`throttled` the :attr:`epoch` it was
+    sent in halves the window only if no 429 has halved it since it was sent, so the 429s of requests that were
+    all in flight together count as one (TCP's rule); without an epoch every 429 halves.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._window: float | None = None  # None: no 429 seen (or fully recovered)
         self._largest = 1  # the largest maximum a listing asked for
-        self._since_cut = 0  # responses since the last halving
-        self._cut_from = 0.0  # the window before the last halving
+        self._cuts = 0  # halvings so far
         self.throttles = 0  # 429s seen, for reports and benchmarks
 
     def __repr__(self) -> str:
         return f"Congestion(window={self._window!r}, throttles={self.throttles})"
 
-    def throttled(self) -> None:
-        """A request was answered 429."""
+    @property
+    def epoch(self) -> int:
+        """Read before sending; pass to :meth:`throttled` if the answer is a 429."""
+        return self._cuts
+
+    def throttled(self, epoch: int | None = None) -> None:
+        """A request (sent in ``epoch``) was answered 429."""
         with self._lock:
             self.throttles += 1
+            if epoch is not None and epoch < self._cuts:
+                return  # sent before the last halving: that halving already answered it
             current = self._window if self._window is not None else float(self._largest)
-            if self._window is not None and self._since_cut < self._cut_from - 1:
-                self._since_cut += 1  # an answer to a request sent before the last halving
-                return
-            self._cut_from = current
             self._window = max(1.0, current / 2)
-            self._since_cut = 0
+            self._cuts += 1
 
     def succeeded(self) -> None:
         """A request succeeded."""
         with self._lock:
-            self._since_cut += 1
             if self._window is not None:
                 self._window += 1.0 / self._window
                 if self._window >= self._largest:

@@ -136,12 +136,15 @@ def test_congestion_halves_on_a_429_and_grows_back_slowly() -> None:
 def test_a_burst_of_429s_from_one_window_halves_once() -> None:
     c = Congestion()
     c.limit(8)
+    sent = c.epoch
     for _ in range(8):  # the eight requests in flight all come back 429
-        c.throttled()
+        c.throttled(sent)
     assert c.limit(8) == 4
-    c.throttled()  # a 429 after that window: halves again
+    c.throttled(c.epoch)  # a 429 to a request sent after the halving: halves again
     assert c.limit(8) == 2
-    assert c.throttles == 9
+    c.throttled()  # no epoch: every 429 halves
+    assert c.limit(8) == 1
+    assert c.throttles == 10
 
 
 def test_the_window_never_drops_below_one() -> None:
