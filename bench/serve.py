@@ -4,6 +4,8 @@
 prints one JSON line (``base_url``, ``api_key``, ``containers``, ``bytes``, ``render_s``) and serves
 (``fakes.py``) until its standard input closes. A separate process keeps the server's CPU off the client's GIL.
 ``--containers`` splits the runs over that many queues / studios / prompts (of one version each).
+``langsmith-fake`` serves ``runtrack.testing.FakeLangSmith`` instead (every endpoint, the items endpoint and its
+``runs/query`` hydration included; slower to answer, which latency hides).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from fakes import BenchServer, describe
 
 from runtrack.testing import Faults
 
-VENDORS = ("langsmith", "foundry", "labelstudio")
+VENDORS = ("langsmith", "foundry", "labelstudio", "langsmith-fake")
 KEYS = {
     "langsmith": "lsv2_pt_0123456789abcdef0123456789abcdef_0123456789",
     "foundry": "eyJwbG50ciI6IkJlbmNoIn0.0123456789abcdef",
@@ -49,6 +51,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     args = parser.parse_args()
     t0 = time.perf_counter()
+    if args.vendor == "langsmith-fake":
+        serve_fake(args.runs, args.containers, args.latency)
+        return
     rows = build(args.vendor, args.runs, args.containers)
     server = BenchServer(args.vendor, rows, api_key=KEYS[args.vendor], faults=Faults(latency=args.latency)).start()
     print(describe(server)[:-1] + f', "render_s": {time.perf_counter() - t0:.2f}}}', flush=True)
@@ -56,6 +61,23 @@ def main() -> None:
         sys.stdin.read()  # serve until the parent closes our stdin (or exits)
     finally:
         server.stop()
+
+
+def serve_fake(runs: int, containers: int, latency: float) -> None:
+    import json
+
+    from runtrack.testing import FakeLangSmith
+
+    fake = FakeLangSmith(
+        seed=1, queues=containers, runs_per_queue=runs // containers, projects=1, faults=Faults(latency=latency)
+    )
+    fake.start()
+    info = {"vendor": "langsmith", "base_url": fake.base_url, "api_key": fake.api_key, "containers": fake.queue_ids}
+    print(json.dumps({**info, "bytes": 0}), flush=True)
+    try:
+        sys.stdin.read()
+    finally:
+        fake.stop()
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ class RunIterator(Generic[T]):
         if max_items is not None and max_items < 0:
             raise ValueError("max_items must be >= 0")
         self._listing = listing
+        if max_items is not None and hasattr(listing, "wanted"):
+            listing.wanted = max_items  # pages in flight: no more than these items need
         self._name = name
         self._start = decode_cursor(cursor, listing=name) if cursor is not None else None
         self._max_items = max_items

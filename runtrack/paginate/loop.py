@@ -4,8 +4,8 @@ Two walks share the page filter (every id a listing delivered is remembered, see
 mapping:
 
 * **offset walk** (an :class:`~.strategies.Addressable` strategy with a page size): the request for every page is
-  known in advance, so up to ``concurrency`` pages are in flight (slow start: 1, 2, 4, ... so a short listing or
-  ``max_items`` costs no burst). Consecutive pages overlap by a few items; a page must start with an item already
+  known in advance, so up to ``concurrency`` pages are in flight (no more than ``max_items`` needs, so it costs no
+  burst). Consecutive pages overlap by a few items; a page must start with an item already
   listed, else items moved back across the boundary (removed at the head) and the walk steps back to find them
   (:class:`~runtrack.errors.DriftError` when it cannot). Items listed before are dropped and counted.
 * **sequential walk** (tokens, next links, one page): the next request depends on this page, so it is sent as
@@ -119,6 +119,8 @@ class HttpListing(Generic[T]):
         self.on_invalid = on_invalid
         self.on_duplicate = on_duplicate
         self.congestion = congestion if congestion is not None else congestion_of(fetch)
+        #: items the consumer wants at most (RunIterator sets it from max_items), so no page is fetched in vain
+        self.wanted: int | None = None
 
     def resume_at(self, state: State, position: int) -> State:
         return leaf_state(read_leaf_state(state)[0], position)
@@ -138,12 +140,15 @@ class HttpListing(Generic[T]):
         window: Window[int] = Window(self.fetch, self.concurrency, self.congestion)
         spent = 0
         wire = scheduled = strategy.offset_of(start)  # the page to process next / the next page to request
-        first, total, processed, stale = True, None, 0, 0
+        first, total, delivered, stale = True, None, 0, 0
         previous: tuple[int, ...] = ()
 
         def open_requests() -> None:
             nonlocal scheduled, spent
-            room = window.room(min(self.concurrency, 1 << min(processed, 16)))
+            wanted = self.concurrency
+            if self.wanted is not None:  # max_items: no more pages in flight than the items still wanted need
+                wanted = min(wanted, max(1, -(-(self.wanted - delivered) // max(size - overlap, 1))))
+            room = window.room(wanted)
             while room > 0 and (total is None or scheduled < total or not window) and self._within(spent):
                 window.open(scheduled, strategy.request(self.request, strategy.at_offset(scheduled), size))
                 spent, scheduled, room = spent + 1, scheduled + size - overlap, room - 1
@@ -201,7 +206,7 @@ class HttpListing(Generic[T]):
                 )
                 if nxt is END:
                     return
-                first, processed = False, processed + 1
+                first, delivered = False, delivered + len(kept.kept)
         finally:
             window.close()
 

@@ -3,6 +3,7 @@ listing, exactly once under every fault knob, and under offset drift (runs inser
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -60,3 +61,18 @@ def test_offset_drift_with_pages_in_flight_lists_every_run_of_the_start_once(
     assert len(got) == len(set(got))
     assert [k for k in got if k in set(truth)] == truth
     assert it.duplicates > 0
+
+
+def test_the_items_endpoint_hydrates_the_next_page_while_this_one_is_consumed(runtrack_fakes: RuntrackFakes) -> None:
+    fake, queue, _ = one_queue(runtrack_fakes)
+    adapter = LANGSMITH.connect(runtrack_fakes, fake, endpoint="items")
+    pages = adapter.runs(queue_id=queue, page_size=PAGE, review_status="needs_my_review").pages()
+    first = next(pages)
+    assert first.items
+    deadline = time.monotonic() + 10
+    while fake.count("/api/v2/runs/query", "POST") < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # page 2 was hydrated (and page 3's items requested) while page 1 was still held by the consumer
+    assert fake.count("/api/v2/runs/query", "POST") >= 2
+    assert fake.count(f"/api/v1/platform/annotation-queues/{queue}/items", "GET") >= 3
+    pages.close()
