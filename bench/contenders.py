@@ -54,6 +54,13 @@ def runtrack_connect(spec: Spec) -> Any:
             pipelined(self, *args, **{**kwargs, "prefetch": False})
 
         loop.HttpListing.__init__ = serial  # type: ignore[method-assign]
+        from runtrack_langsmith.listings import HydratedItems
+
+        def hydrate_in_turn(self: Any, state: Any) -> Any:
+            for page in self.items.pages(state):
+                yield self._hydrated(page)
+
+        HydratedItems.pages = hydrate_in_turn  # type: ignore[method-assign]
     options: dict[str, Any] = {"base_url": spec["base_url"], "api_key": spec["api_key"]}
     if spec.get("endpoint"):
         options["endpoint"] = spec["endpoint"]

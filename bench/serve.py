@@ -64,14 +64,41 @@ def main() -> None:
 
 
 def serve_fake(runs: int, containers: int, latency: float) -> None:
+    """``FakeLangSmith`` with every answer rendered once, up front (like the other benchmark servers): a first,
+    untimed listing through the items endpoint fills a memo of answers keyed by what identifies them (path, query,
+    the ids and cursor of a ``runs/query``), so the timed listings measure the client and the latency, not the fake's
+    rendering."""
     import json
 
+    import runtrack
     from runtrack.testing import FakeLangSmith
+    from runtrack.testing._server import Request, Response
 
-    fake = FakeLangSmith(
-        seed=1, queues=containers, runs_per_queue=runs // containers, projects=1, faults=Faults(latency=latency)
-    )
+    class Rendered(FakeLangSmith):
+        memo: dict[tuple[object, ...], Response] = {}
+
+        def dispatch(self, req: Request) -> Response:
+            body: dict[str, object] = json.loads(req.body) if req.body else {}
+            ids = tuple(body.get("ids") or ())  # type: ignore[arg-type]
+            key = (
+                req.method,
+                req.path,
+                tuple(sorted((k, tuple(v)) for k, v in req.query.items())),
+                ids,
+                body.get("cursor"),
+            )
+            answer = self.memo.get(key)
+            if answer is None:
+                answer = self.memo[key] = super().dispatch(req)
+            return answer
+
+    fake = Rendered(seed=1, queues=containers, runs_per_queue=runs // containers, projects=1, faults=Faults())
     fake.start()
+    warm = runtrack.connect("langsmith", base_url=fake.base_url, api_key=fake.api_key, endpoint="items", rate_limit=0)
+    for queue in fake.queue_ids:
+        for _ in warm.runs(queue_id=queue):
+            pass
+    fake.faults.configure(latency=latency)
     info = {"vendor": "langsmith", "base_url": fake.base_url, "api_key": fake.api_key, "containers": fake.queue_ids}
     print(json.dumps({**info, "bytes": 0}), flush=True)
     try:

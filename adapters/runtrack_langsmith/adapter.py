@@ -236,8 +236,8 @@ class LangSmithAdapter(Adapter):
         else:
             sections = ("archived",) if archived else ALL_SECTIONS[:2]
 
-        def section_listing(section: str) -> Listing[Run]:
-            items: HttpListing[Any] = HttpListing(
+        def section_items(section: str) -> Listing[Any]:
+            return HttpListing(
                 self.transport.json,
                 Request(
                     path=f"api/v1/platform/annotation-queues/{queue_id}/items",
@@ -250,7 +250,9 @@ class LangSmithAdapter(Adapter):
                 key=_run_key,
                 **self.listing_options(),
             )
-            hydrator = Hydrator(
+
+        hydrators = {
+            section: Hydrator(
                 self.transport.json,
                 instance=self.instance,
                 queue_id=queue_id,
@@ -259,11 +261,14 @@ class LangSmithAdapter(Adapter):
                 clock=self.clock,
                 on_invalid=self.config["on_invalid"],
             )
-            return HydratedItems(items, hydrator)
-
+            for section in sections
+        }
         if len(sections) == 1:
-            return section_listing(sections[0])
-        return FanOut(StaticListing(sections), section_listing, container_id=str)
+            return HydratedItems(section_items(sections[0]), lambda state: hydrators[sections[0]])
+        # Hydration above the sections, so the pipeline runs on from one section into the next.
+        return HydratedItems(
+            FanOut(StaticListing(sections), section_items, container_id=str), lambda state: hydrators[state["c"]]
+        )
 
     # -- queues
 

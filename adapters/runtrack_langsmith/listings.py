@@ -30,23 +30,24 @@ Endpoint = Literal["runs", "items"]
 
 
 class HydratedItems:
-    """A listing of runs from a listing of raw queue items and the hydrator that resolves them.
+    """A listing of runs from a listing of raw queue items (one review section, or a fan-out over several) and the
+    hydrators that resolve them.
 
     Pipelined: while page k is consumed, page k+1 is hydrated (its ``runs/query`` in a worker thread) and the items
     page after it is already requested (the items listing fetches ahead), so a page costs one round trip, not two.
     Pages still come in order; an error surfaces after every page before it.
     """
 
-    def __init__(self, items: Listing[Any], hydrate: Hydrator) -> None:
+    def __init__(self, items: Listing[Any], hydrator: Callable[[State], Hydrator]) -> None:
         self.items = items
-        self.hydrate = hydrate
+        self.hydrator = hydrator  # the hydrator of a page's state (each review section has its own)
 
     def resume_at(self, state: State, position: int) -> State:
         return self.items.resume_at(state, position)
 
     def _hydrated(self, page: RawPage[Any]) -> RawPage[Run]:
         positions = page.positions or range(page.first_position, page.first_position + len(page.items))
-        runs, kept, skipped = self.hydrate(page.items, list(positions))
+        runs, kept, skipped = self.hydrator(page.state)(page.items, list(positions))
         same = len(kept) == len(page.items)
         return attrs.evolve(
             page,

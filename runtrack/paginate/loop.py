@@ -340,25 +340,27 @@ class HttpListing(Generic[T]):
         """Indices of the items to deliver: from ``skip`` on, those never listed before (all when no key)."""
         if seen is None:
             return _Filtered(list(range(skip, len(raw_items))), 0, 0)
-        kept: list[int] = []
+        key = self.key
+        assert key is not None
         invalid: list[SkippedItem] = []
-        dropped = leading = 0
-        for i in range(skip, len(raw_items)):
-            try:
-                digest = self._digest(raw_items[i], items_path, i)
-            except PayloadError as exc:
-                if self.on_invalid == "raise":
-                    raise
-                invalid.append(self._skipped(exc.path or items_path, None, exc.message))
-                continue
-            if digest in seen:
-                dropped += 1
-                if not kept:
-                    leading += 1
-                continue
-            seen.add(digest)
-            kept.append(i)
-        return _Filtered(kept, dropped, leading, invalid)
+        indices: Sequence[int] = range(skip, len(raw_items))
+        try:
+            digests = [hash(key(raw_items[i])) for i in indices]
+        except (KeyError, TypeError, AttributeError):
+            digests = []
+            valid: list[int] = []
+            for i in indices:  # slow path, only when an item has no id: name it (or skip it)
+                try:
+                    digests.append(self._digest(raw_items[i], items_path, i))
+                except PayloadError as exc:
+                    if self.on_invalid == "raise":
+                        raise
+                    invalid.append(self._skipped(exc.path or items_path, None, exc.message))
+                    continue
+                valid.append(i)
+            indices = valid
+        kept, leading = seen.claim(digests)
+        return _Filtered([indices[k] for k in kept], len(digests) - len(kept), leading, invalid)
 
     def _page(
         self,

@@ -39,6 +39,32 @@ class SeenIds:
         i = bisect.bisect_left(arr, digest)
         return i < len(arr) and arr[i] == digest
 
+    def claim(self, digests: list[int]) -> tuple[list[int], int]:
+        """Remember ``digests`` (one page's ids in order); the indices of those never seen before (a digest twice
+        in the page counts once) and how many came before the first of them."""
+        recent, arr, bisect_left = self._recent, self._sorted, bisect.bisect_left
+        size = len(arr)
+        kept: list[int] = []
+        leading = 0
+        for i, digest in enumerate(digests):
+            if digest in recent:
+                seen = True
+            elif size:
+                j = bisect_left(arr, digest)
+                seen = j < size and arr[j] == digest
+            else:
+                seen = False
+            if seen:
+                if not kept:
+                    leading += 1
+                continue
+            recent.add(digest)
+            kept.append(i)
+        if len(recent) > max(1024, size >> 3):
+            self._sorted = array("q", heapq.merge(arr, sorted(recent)))
+            self._recent = set()
+        return kept, leading
+
     def add(self, digest: int) -> None:
         self._recent.add(digest)
         if len(self._recent) > max(1024, len(self._sorted) >> 3):
