@@ -176,7 +176,7 @@ class HttpListing(Generic[T]):
                     for i in range(min(skip, len(raw_items))):  # delivered before the cursor was taken
                         seen.add(self._digest(raw_items[i], items_path, i))
                 kept = self._filter(raw_items, items_path, skip if first else 0, seen)
-                if seen is not None and raw_items and not kept.kept:
+                if kept.dropped and not kept.kept:
                     signature = self._signature(raw_items, items_path)
                     stale = stale + 1 if signature == previous else 0
                     if stale >= self.max_stale_pages:
@@ -276,7 +276,7 @@ class HttpListing(Generic[T]):
                     for i in range(min(skip, len(raw_items))):
                         seen.add(self._digest(raw_items[i], items_path, i))
                 kept = self._filter(raw_items, items_path, skip, seen)
-                if seen is not None and len(raw_items) > skip and not kept.kept:
+                if kept.dropped and not kept.kept:
                     signature = self._signature(raw_items, items_path)
                     stale = stale + 1 if signature == previous or not strategy.may_drift else 0
                     if stale >= (self.max_stale_pages if strategy.may_drift else 1):

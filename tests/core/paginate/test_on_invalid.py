@@ -76,3 +76,13 @@ def test_max_items_and_resume_across_a_skipped_item_lose_nothing() -> None:
 def test_on_invalid_is_checked() -> None:
     with pytest.raises(ValueError, match="on_invalid"):
         HttpListing(offset_server([]), Request(path="x"), OffsetLimit(), parse, on_invalid="ignore")  # type: ignore[arg-type]
+
+
+def test_a_page_of_items_without_ids_is_skipped_not_taken_for_a_repeated_page() -> None:
+    pages = {None: {"data": [{"id": "a"}], "nextPageToken": "t"}, "t": {"data": [{"cost": 1}, {"cost": 2}]}}
+    lst = HttpListing(
+        token_server(pages), Request(path="x"), PageToken(), parse, key=lambda x: x["id"], on_invalid="skip"
+    )
+    it = RunIterator(lst, name="t")
+    assert list(it) == ["a"]
+    assert [s.path for s in it.skipped] == ["$.data[0]", "$.data[1]"]
