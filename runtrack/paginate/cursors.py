@@ -23,6 +23,7 @@ __all__ = [
     "State",
     "decode_cursor",
     "encode_cursor",
+    "fan_out_state",
     "leaf_state",
     "read_leaf_state",
 ]
@@ -55,6 +56,11 @@ class FanOutState(TypedDict, total=False):
 def leaf_state(strategy_state: Any, skip: int = 0) -> LeafState:
     """The state of the page at ``strategy_state``, ``skip`` raw items in (``k`` only when non-zero)."""
     return {"s": strategy_state, "k": skip} if skip else {"s": strategy_state}
+
+
+def fan_out_state(outer: Any, index: int, container: str | None, inner: Any = None) -> FanOutState:
+    """The state of container ``index`` (id ``container``) of the container page at ``outer``, at ``inner``."""
+    return {"o": outer, "i": index, "c": container, "n": inner}
 
 
 def read_leaf_state(state: State) -> tuple[Any, int]:

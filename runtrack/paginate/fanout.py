@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from ..errors import PaginationError
-from .cursors import State
+from .cursors import FanOutState, State, fan_out_state
 from .pages import Listing, RawPage
 
 __all__ = ["FanOut"]
@@ -92,12 +92,12 @@ class FanOut(Generic[C, T]):
                 start, first_state, resuming = self._locate(containers, index, cid), inner_state, False
             for i in range(start, len(containers)):
                 if i + 1 < len(containers):
-                    after: State = {"o": opage.state, "i": i + 1, "c": self.container_id(containers[i + 1]), "n": None}
+                    after: FanOutState | None = fan_out_state(opage.state, i + 1, self.container_id(containers[i + 1]))
                 elif opage.next_state is not None:
-                    after = {"o": opage.next_state, "i": 0, "c": None, "n": None}
+                    after = fan_out_state(opage.next_state, 0, None)
                 else:
                     after = None
-                here = {"o": opage.state, "i": i, "c": self.container_id(containers[i])}
+                here: dict[str, Any] = {"o": opage.state, "i": i, "c": self.container_id(containers[i])}
                 yield _Position(containers[i], here, first_state if i == start else None, after)
 
     def pages(self, state: State) -> Iterator[RawPage[T]]:
