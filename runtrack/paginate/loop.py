@@ -201,12 +201,14 @@ class HttpListing(Generic[T]):
                     if repaired or wire != at + size - overlap:
                         window.drop()
                         scheduled = wire
+                    delivered += len(kept.kept)
+                    open_requests()  # the next pages travel while this one is mapped and consumed
                 yield self._page(
                     raw_items, items_path, kept, state, None if nxt is END else leaf_state(nxt), total, base, duplicates
                 )
                 if nxt is END:
                     return
-                first, delivered = False, delivered + len(kept.kept)
+                first = False
         finally:
             window.close()
 
