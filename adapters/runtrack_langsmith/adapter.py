@@ -147,11 +147,13 @@ class LangSmithAdapter(Adapter):
     def listing(self, *, page_size: int | None = None, **scope: Any) -> Listing[Run]:
         queue_id, review, archived = self._scope(scope)
         if queue_id is not None:
-            # one queue: ``concurrency`` of its pages in flight; several: that many queues at once instead
+            # one queue: ``concurrency`` of its pages in flight; several: that many queues at once instead, each
+            # with two pages in flight (a queue of up to a page and the short page that ends it: one round trip)
             return self._queue_listing(queue_id, review, archived, page_size, self.config["concurrency"])
+        per_queue = 2 if self.config["concurrency"] > 1 else 1
         return FanOut(
             self._queues_listing({}, page_size=None),
-            lambda queue: self._queue_listing(queue.id, review, archived, page_size),
+            lambda queue: self._queue_listing(queue.id, review, archived, page_size, per_queue),
             container_id=lambda queue: queue.id,
             concurrency=self.config["concurrency"],
         )
