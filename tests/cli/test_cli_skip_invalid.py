@@ -55,3 +55,19 @@ def test_report_skips_with_the_flag_or_the_config_option(
 
 
 CONFIG_BASE2 = "https://beta.clitest.test/api"
+
+
+def test_export_with_skip_invalid_writes_every_other_run(
+    cli: Cli, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    mock_box(mocked, "a")
+    mock_box(mocked, "b", items=BAD)
+    mock_box(mocked, "c", CONFIG_BASE2)
+    config = tmp_path / "runtrack.toml"
+    config.write_text(CONFIG)
+    out = tmp_path / "runs.jsonl"
+    res = cli("export", "--config", str(config), "-o", str(out), "--skip-invalid")
+    assert res.code == 0, res
+    ids = [json.loads(line)["native_id"] for line in out.read_text().splitlines()]
+    assert "b-bad" not in ids and len(ids) == len(set(ids)) == sum(len(v) for v in BOXES.values())
+    assert "b-bad" in res.err

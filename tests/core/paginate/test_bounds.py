@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from runtrack.errors import PaginationError
-from runtrack.paginate import HttpListing, OffsetLimit, PageToken, Request, RunIterator
+from runtrack.paginate import HttpListing, NextLink, OffsetLimit, PageToken, Request, RunIterator
 from runtrack.paginate.loop import DEFAULT_MAX_PAGES
 from runtrack.paginate.seen import SeenIds
 
@@ -71,3 +71,20 @@ def test_seen_ids_remember_every_id() -> None:
     assert all(d in seen for d in digests[:10_000])
     assert not any(d in seen for d in digests[10_000:])
     assert len(seen) == 10_000
+
+
+def test_next_links_that_keep_serving_the_same_page_stop() -> None:
+    # a DRF server that ignores ?page= but keeps handing out the next link
+    def answer(req: Request) -> Any:
+        page = int(req.path.rsplit("=", 1)[1]) if "=" in req.path else 1
+        return {"count": 1000, "next": f"https://h/api/items?page={page + 1}", "results": [{"id": i} for i in range(5)]}
+
+    server = Server(answer)
+    lst = HttpListing(server, Request(path="items"), NextLink(), ident, key=lambda x: x["id"])
+    got: list[Any] = []
+    with pytest.raises(PaginationError, match="listed before") as info:
+        for item in RunIterator(lst, name="l"):
+            got.append(item)
+    assert len(got) == 5
+    assert len(server.requests) <= 5
+    assert info.value.cursor is not None
