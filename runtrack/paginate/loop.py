@@ -42,8 +42,9 @@ T = TypeVar("T")
 #: Pages one listing (one queue, one prompt version...) may fetch before it stops with a PaginationError.
 DEFAULT_MAX_PAGES = 10_000
 OnInvalid = Literal["raise", "skip"]
-#: Consecutive offset pages share a twentieth of a page: 5 items of 100, nothing below 20 (see docs/pagination.md).
-OVERLAP_DIVISOR = 20
+#: Consecutive offset pages share one item (doubled each time drift is caught) when pages hold at least this many
+#: items; smaller pages are not overlapped (see docs/pagination.md).
+MIN_OVERLAPPED_PAGE = 20
 
 
 @attrs.frozen
@@ -67,7 +68,7 @@ class HttpListing(Generic[T]):
     Bounds: ``max_pages`` requests (None: no budget), ``max_empty_pages`` empty pages in a row that still carry a
     continuation, ``max_stale_pages`` pages in a row that bring nothing new (see docs/pagination.md).
     ``concurrency`` pages in flight for offset listings; ``prefetch`` the next page of the others while this one
-    is consumed. ``overlap`` items shared by consecutive offset pages (default: a twentieth of the page)
+    is consumed. ``overlap`` items shared by consecutive offset pages (default: 1 for pages of 20 or more)
     and ``max_drift_repairs`` steps back when items moved across a boundary.
     """
 
@@ -213,7 +214,7 @@ class HttpListing(Generic[T]):
             window.close()
 
     def _overlap(self, size: int) -> int:
-        wanted = self.overlap if self.overlap is not None else size // OVERLAP_DIVISOR
+        wanted = self.overlap if self.overlap is not None else int(size >= MIN_OVERLAPPED_PAGE)
         return max(0, min(wanted, size - 1))
 
     def _repair(

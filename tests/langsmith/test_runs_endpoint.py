@@ -26,7 +26,7 @@ def test_a_short_last_page_ends_the_listing() -> None:
     add_runs_pages(QUEUE, 250)
     runs = list(adapter().runs(queue_id=QUEUE))
     assert [r.native_id for r in runs] == [rid(i) for i in range(250)]
-    assert len(responses.calls) == 3  # offsets 0, 95, 190 (60 rows): no extra request
+    assert len(responses.calls) == 3  # offsets 0, 99, 198 (52 rows): no extra request
 
 
 @responses.activate
@@ -34,7 +34,7 @@ def test_an_exact_multiple_of_the_page_size_ends_on_the_overlapping_short_page()
     add_runs_pages(QUEUE, 200)
     assert len(list(adapter().runs(queue_id=QUEUE))) == 200
     offsets = [c.request.params["offset"] for c in responses.calls]
-    assert offsets == ["0", "95", "190"]  # the overlap makes the last page short: no empty page needed
+    assert offsets == ["0", "99", "198"]  # the overlap makes the last page short: no empty page needed
 
 
 @pytest.mark.parametrize(("asked", "sent"), [(500, 100), (100, 100), (7, 7), (1, 1), (None, 100)])
