@@ -7,6 +7,7 @@ builds its :class:`~runtrack.http.Transport`, and returns a :class:`~runtrack.pa
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 import os
@@ -28,6 +29,7 @@ from .option_values import (
     parse_timeout,
 )
 from .paginate import Listing, RunIterator
+from .paginate.loop import DEFAULT_MAX_PAGES
 
 if TYPE_CHECKING:
     import requests
@@ -39,6 +41,7 @@ __all__ = [
     "ScopeKeyword",
     "common_options",
     "concurrency_option",
+    "rate_limit_option",
     "scope_keywords",
     "unknown_scope_keywords",
 ]
@@ -110,11 +113,46 @@ def concurrency_option(containers: str) -> Option:
     )
 
 
+def _positive_int(value: Any) -> int:
+    return parse_int(value, minimum=1)
+
+
+ON_INVALID = ("raise", "skip")
+
+
+def _on_invalid(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in ON_INVALID:
+        raise ValueError(f"must be one of {', '.join(ON_INVALID)}")
+    return text
+
+
+def parse_rate_limit(value: Any) -> float | None:
+    """Requests per second > 0; ``0``, ``"none"`` or ``"off"`` turn the limit off."""
+    if isinstance(value, str) and value.strip().lower() in ("none", "off", "0"):
+        return None
+    number = float(value)
+    if number != number or number < 0:
+        raise ValueError("must be requests per second >= 0 (0 or 'off': no limit)")
+    return number or None
+
+
+def rate_limit_option(default: float, why: str) -> Option:
+    """The ``rate_limit`` option: requests per second for the whole adapter instance (every thread), ``default``
+    chosen from the vendor's published limits (``why``)."""
+    return Option(
+        name="rate_limit",
+        default=default,
+        parse=parse_rate_limit,
+        help=f"requests per second for this instance, all threads together (default {default:g}: {why}); 0: none",
+    )
+
+
 def common_options(
     *, base_url_env: tuple[str, ...], api_key_env: tuple[str, ...], default_base_url: str | None = None
 ) -> tuple[Option, ...]:
     """The options every adapter has: ``base_url``, ``api_key``, ``timeout``, ``deadline``, ``max_retries``,
-    ``verify``, ``ca_bundle``."""
+    ``max_pages``, ``on_invalid``, ``verify``, ``ca_bundle``."""
     return (
         Option(
             name="base_url",
@@ -137,6 +175,18 @@ def common_options(
             default=4,
             parse=lambda value: parse_int(value, minimum=0, maximum=MAX_RETRIES),
             help=f"retries of 429/5xx/connection errors, 0 to {MAX_RETRIES}",
+        ),
+        Option(
+            name="max_pages",
+            default=DEFAULT_MAX_PAGES,
+            parse=_positive_int,
+            help="pages one listing (one queue, one prompt version...) may fetch before it stops with an error",
+        ),
+        Option(
+            name="on_invalid",
+            default="raise",
+            parse=_on_invalid,
+            help="an item that cannot be read: 'raise' stops the listing, 'skip' lists the others and reports it",
         ),
         Option(
             name="verify",
@@ -212,6 +262,7 @@ class Adapter:
             describe_error=self.describe_error,
             deadline=self.config.get("deadline"),
             verify=self.tls_verify,
+            rate_limit=self.config.get("rate_limit"),
         )
 
     @property
@@ -232,6 +283,14 @@ class Adapter:
         """The listing of runs for ``scope``; no I/O may happen here."""
         raise NotImplementedError
 
+    def listing_options(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`~runtrack.paginate.HttpListing` that come from the common options
+        (``max_pages``, ``on_invalid``): pass them to every listing the adapter builds."""
+        return {
+            "max_pages": self.config.get("max_pages", DEFAULT_MAX_PAGES),
+            "on_invalid": self.config.get("on_invalid", "raise"),
+        }
+
     # -- the public listing interface
 
     def runs(
@@ -240,15 +299,25 @@ class Adapter:
         max_items: int | None = None,
         page_size: int | None = None,
         cursor: str | None = None,
+        on_invalid: str | None = None,
         **scope: Any,
     ) -> RunIterator[Run]:
         """A lazy, single-pass iterator of :class:`~runtrack.Run` for ``scope``. Nothing is fetched until it is
         iterated. ``cursor`` resumes right after the page it came from (``page.next_cursor`` or an error's
-        ``cursor``)."""
+        ``cursor``). ``on_invalid`` overrides the adapter's option for this listing: ``"skip"`` lists every run
+        that can be read and records the others in the iterator's ``skipped``."""
         if page_size is not None and page_size < 1:
             raise ConfigurationError(f"page_size must be >= 1, got {page_size}", platform=self.name)
         self.check_scope(scope)
-        listing = self.listing(page_size=page_size, **scope)
+        source = self
+        if on_invalid is not None:
+            try:
+                policy = _on_invalid(on_invalid)
+            except ValueError as exc:
+                raise ConfigurationError(f"on_invalid {exc}, got {on_invalid!r}", platform=self.name) from None
+            source = copy.copy(self)  # the same transport and state, another policy for this listing's items
+            source.config = {**self.config, "on_invalid": policy}
+        listing = source.listing(page_size=page_size, **scope)
         return RunIterator(listing, name=self.listing_name(scope), cursor=cursor, max_items=max_items)
 
     def check_scope(self, scope: Mapping[str, Any]) -> None:

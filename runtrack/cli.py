@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import plugins
+from . import cli_invalid, plugins
 from ._redact import LOOKS_LIKE_A_KEY, looks_like_secret, redact
 from ._tables import text_table
 from ._version import __version__
@@ -121,6 +121,7 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source", action="append", default=[], metavar="NAME", help="only this configured source (repeatable)"
     )
+    cli_invalid.add_argument(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page-size", type=_positive_int, metavar="N", help="wire page size (clamped by the adapter)")
     p.add_argument("--cursor", help="resume a listing from a cursor (printed with listing errors)")
     p.add_argument("--format", choices=RUN_FORMATS, default="table")
+    cli_invalid.add_argument(p)
     _common(p, top=False)
 
     p = sub.add_parser(
@@ -260,6 +262,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         if not value:
             raise UsageError(f"--api-key-env: the environment variable {args.api_key_env} is not set or empty")
         options["api_key"] = value
+    if args.skip_invalid:
+        options["on_invalid"] = "skip"
     axes = [[(k, _scope_value(v)) for v in values] for k, values in _grouped(args.scope).items()]
     scopes = [dict(combo) for combo in itertools.product(*axes)]
     if args.cursor and len(scopes) > 1:
@@ -284,6 +288,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
                     it = adapter.runs(max_items=args.max_items, page_size=args.page_size, cursor=args.cursor, **scope)
                     for page in it.pages():
                         progress.advance(writer.write(page.items))
+                    cli_invalid.describe(it.skipped, _err)
                 except RuntrackError as exc:
                     progress.finish(failed=True)
                     if args.debug:
@@ -302,7 +307,7 @@ def _load(args: argparse.Namespace, now: datetime) -> Config:
     registry = plugins.adapter_registry()
     unavailable = {f.name: f.error for f in plugins.plugin_failures() if f.name not in registry}
     config = load_config(path, adapters={n: i.cls for n, i in registry.items()}, unavailable=unavailable, now=now)
-    config = config.select(args.source)
+    config = cli_invalid.apply(config.select(args.source), args)
     check_scopes(config.sources, file=config.file)
     return config
 

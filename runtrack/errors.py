@@ -12,6 +12,7 @@ from ._redact import redact
 __all__ = [
     "AuthenticationError",
     "ConfigurationError",
+    "DriftError",
     "NetworkError",
     "NotFoundError",
     "PaginationError",
@@ -126,3 +127,9 @@ class PayloadError(RuntrackError):
 
 class PaginationError(RuntrackError):
     """A listing cannot go on safely: a repeated token, a full page without continuation, a page budget."""
+
+
+class DriftError(PaginationError):
+    """Items moved across a page boundary of an offset listing while it was read (removed at its head) further
+    than the listing could step back to find where it was: runs may be missing rather than silently skipped.
+    The cursor continues after the last page delivered; list again from the start to be sure of every run."""

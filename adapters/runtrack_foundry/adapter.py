@@ -9,7 +9,7 @@ from urllib.parse import quote
 import attrs
 
 from runtrack import Adapter, ConfigurationError, PayloadError, Run, RunIterator
-from runtrack.adapter import Option, ScopeKeyword, common_options, concurrency_option
+from runtrack.adapter import Option, ScopeKeyword, common_options, concurrency_option, rate_limit_option
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.option_values import parse_base_url, parse_bool
 from runtrack.paginate import FanOut, HttpListing, Listing, PageToken, Request, StaticListing
@@ -86,6 +86,7 @@ class FoundryAdapter(Adapter):
             help="Model Studio RIDs to list when runs() gets no model_studio_rid (Foundry cannot list studios)",
         ),
         concurrency_option("studios"),
+        rate_limit_option(75, "Foundry allows a user 5,000 requests a minute; service users have no rate limit"),
         Option(
             name="enrich_end_times",
             default=False,
@@ -151,6 +152,8 @@ class FoundryAdapter(Adapter):
             run_parser(platform=self.name, instance=self.instance, model_studio_rid=rid),
             page_size=page_size,
             max_page_size=MAX_PAGE_SIZE,
+            key=_run_id,
+            **self.listing_options(),
         )
 
     @property
@@ -210,6 +213,7 @@ class FoundryAdapter(Adapter):
             config_version_parser(rid),
             page_size=page_size,
             max_page_size=MAX_PAGE_SIZE,
+            **self.listing_options(),
         )
         name = f"{self.name}:{self.instance}:config_version:model_studio_rid={rid}"
         return RunIterator(listing, name=name, cursor=cursor, max_items=max_items)
@@ -257,3 +261,7 @@ class FoundryAdapter(Adapter):
 
 def _studio_path(rid: str) -> str:
     return f"api/v2/models/modelStudios/{quote(rid, safe='')}"
+
+
+def _run_id(item: dict[str, Any]) -> Any:
+    return item["runId"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from runtrack.adapter import Adapter, ScopeKeyword, common_options, concurrency_option
+from runtrack.adapter import Adapter, ScopeKeyword, common_options, concurrency_option, rate_limit_option
 from runtrack.errors import ConfigurationError, PayloadError
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.model import Run
@@ -67,6 +67,7 @@ class LabelStudioAdapter(Adapter):
     options = (
         *common_options(base_url_env=("LABEL_STUDIO_URL",), api_key_env=("LABEL_STUDIO_API_KEY",)),
         concurrency_option("prompts (or versions of one prompt)"),
+        rate_limit_option(50, "the open-source server does not throttle; this keeps a shared server responsive"),
     )
     scope_keywords = (
         ScopeKeyword(name="prompt_id", help="one prompt (default: every prompt the key can see)"),
@@ -133,6 +134,7 @@ class LabelStudioAdapter(Adapter):
                 self._pages(),
                 _container,
                 key=_cid,
+                **self.listing_options(),
             )
             return FanOut(
                 prompts,
@@ -152,6 +154,7 @@ class LabelStudioAdapter(Adapter):
             self._pages(),
             _container,
             key=_cid,
+            **self.listing_options(),
         )
         return FanOut(
             versions,
@@ -167,6 +170,7 @@ class LabelStudioAdapter(Adapter):
             self._pages(single_object=True),
             make_run_parser(self.instance, prompt, version),
             key=lambda item: _run_key(item, prompt, version),
+            **self.listing_options(),
         )
 
     def create_run(

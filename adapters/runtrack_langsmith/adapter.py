@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
-from runtrack.adapter import Adapter, Option, ScopeKeyword, common_options, concurrency_option
+from runtrack.adapter import Adapter, Option, ScopeKeyword, common_options, concurrency_option, rate_limit_option
 from runtrack.errors import ConfigurationError, PayloadError, RuntrackError
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.model import Run
@@ -107,6 +107,7 @@ def _options() -> tuple[Option, ...]:
             help="the LangSmith web app for deep links (derived from base_url by default)",
         ),
         concurrency_option("queues"),
+        rate_limit_option(100, "half of the 2,000 requests per 10 s LangSmith allows an API key"),
     )
 
 
@@ -172,10 +173,13 @@ class LangSmithAdapter(Adapter):
             {"queue_id": queue_id, "review_status": review_status, "archived": archived}
         )
         if queue_id is not None:
-            return self._queue_listing(queue_id, review, archived, page_size)
+            # one queue: ``concurrency`` of its pages in flight; several: that many queues at once instead, each
+            # with two pages in flight (a queue of up to a page and the short page that ends it: one round trip)
+            return self._queue_listing(queue_id, review, archived, page_size, self.config["concurrency"])
+        per_queue = 2 if self.config["concurrency"] > 1 else 1
         return FanOut(
             self._queues_listing({}, page_size=None),
-            lambda queue: self._queue_listing(queue.id, review, archived, page_size),
+            lambda queue: self._queue_listing(queue.id, review, archived, page_size, per_queue),
             container_id=lambda queue: queue.id,
             concurrency=self.config["concurrency"],
         )
@@ -206,19 +210,19 @@ class LangSmithAdapter(Adapter):
         return queue_id, review, archived
 
     def _queue_listing(
-        self, queue_id: str, review: str | None, archived: bool | None, page_size: int | None
+        self, queue_id: str, review: str | None, archived: bool | None, page_size: int | None, window: int = 1
     ) -> Listing[Run]:
         return QueueEndpoints(
             queue_id=queue_id,
             mode=self.config["endpoint"],
-            runs=lambda: self._runs_listing(queue_id, review, archived, page_size),
+            runs=lambda: self._runs_listing(queue_id, review, archived, page_size, window),
             items=lambda: self._items_listing(queue_id, review, archived, page_size),
             prefer_items=self._prefer_items,
             remember=self._remember_items,
         )
 
     def _runs_listing(
-        self, queue_id: str, review: str | None, archived: bool | None, page_size: int | None
+        self, queue_id: str, review: str | None, archived: bool | None, page_size: int | None, window: int = 1
     ) -> Listing[Run]:
         """``GET /api/v1/annotation-queues/{id}/runs``: offset/limit, ends on a short or empty page."""
         params: dict[str, Any] = {}
@@ -239,6 +243,8 @@ class LangSmithAdapter(Adapter):
             page_size=page_size,
             max_page_size=MAX_PAGE_SIZE,
             key=_run_key,
+            concurrency=window,
+            **self.listing_options(),
         )
 
     def _items_listing(
@@ -252,8 +258,8 @@ class LangSmithAdapter(Adapter):
         else:
             sections = ("archived",) if archived else ALL_SECTIONS[:2]
 
-        def section_listing(section: str) -> Listing[Run]:
-            items: HttpListing[Any] = HttpListing(
+        def section_items(section: str) -> Listing[Any]:
+            return HttpListing(
                 self.transport.json,
                 Request(
                     path=f"api/v1/platform/annotation-queues/{queue_id}/items",
@@ -263,20 +269,28 @@ class LangSmithAdapter(Adapter):
                 _identity,
                 page_size=page_size,
                 max_page_size=MAX_PAGE_SIZE,
+                key=_run_key,
+                **self.listing_options(),
             )
-            hydrator = Hydrator(
+
+        hydrators = {
+            section: Hydrator(
                 self.transport.json,
                 instance=self.instance,
                 queue_id=queue_id,
                 review=REVIEW_OF_SECTION[section],
                 web=self.web_url,
                 clock=self.clock,
+                on_invalid=self.config["on_invalid"],
             )
-            return HydratedItems(items, hydrator)
-
+            for section in sections
+        }
         if len(sections) == 1:
-            return section_listing(sections[0])
-        return FanOut(StaticListing(sections), section_listing, container_id=str)
+            return HydratedItems(section_items(sections[0]), lambda state: hydrators[sections[0]])
+        # Hydration above the sections, so the pipeline runs on from one section into the next.
+        return HydratedItems(
+            FanOut(StaticListing(sections), section_items, container_id=str), lambda state: hydrators[state["c"]]
+        )
 
     # -- queues
 
@@ -289,6 +303,7 @@ class LangSmithAdapter(Adapter):
             page_size=page_size,
             max_page_size=MAX_PAGE_SIZE,
             key=_run_key,
+            **self.listing_options(),
         )
 
     def queues(
