@@ -55,7 +55,7 @@ def test_a_trickling_answer_ends_at_the_deadline(slow_part: str) -> None:
     with (
         trickle(slow_part) as url,
         runtrack.connect(
-            "langsmith", base_url=url, api_key="lsv2_x_key_1234", timeout=(1, 1), deadline=0.6, max_retries=0
+            "langsmith", base_url=url, api_key="lsv2_x_key_1234", timeout=(5, 5), deadline=0.6, max_retries=0
         ) as ad,
         pytest.raises(runtrack.NetworkError, match="deadline of 0.6s"),
     ):
@@ -69,7 +69,7 @@ def test_the_deadline_has_a_default_and_a_retried_attempt_gets_a_fresh_one() -> 
     with (
         trickle("body") as url,
         runtrack.connect(
-            "langsmith", base_url=url, api_key="lsv2_x_key_1234", timeout=(1, 1), deadline=0.6, max_retries=1
+            "langsmith", base_url=url, api_key="lsv2_x_key_1234", timeout=(5, 5), deadline=0.6, max_retries=1
         ) as ad,
         pytest.raises(runtrack.NetworkError, match=r"deadline of 0.6s \(after 1 retries\)"),
     ):
