@@ -75,8 +75,9 @@ def config_baseline(path: Path, info: dict[str, Any]) -> Path:
 
 
 def measure(tree: Path, cfg: Path, out: Path, key: str, extra: list[str]) -> dict[str, Any]:
-    if out.exists():
-        out.unlink()
+    for path in (out, out.with_name(out.name + ".checkpoint.json")):
+        if path.exists():
+            path.unlink()
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'adapters'}", "BENCH_LANGSMITH_KEY": key}
     cmd = [sys.executable, "-c", CHILD, "--quiet", "export", "--config", str(cfg), "-o", str(out), *extra]
     # cwd: not the checkout, whose runtrack/ would shadow PYTHONPATH through sys.path[0]
