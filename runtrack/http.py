@@ -531,12 +531,32 @@ _SLOW = object()
 # orjson reads integers beyond 64 bits as floats: a body with 19+ digits in a row goes to the stdlib parser.
 _DIGITS = bytes(0x31 if 0x30 <= b <= 0x39 else 0x30 for b in range(256))
 _LONG_DIGIT_RUN = b"1" * 19
+_NUMBER_STARTS = frozenset(b":,[ \t\r\n-")
+
+
+def _may_hold_big_int(content: bytes) -> bool:
+    """Whether ``content`` may hold a number of 19 digits or more. A run of digits inside a string (a hex id such as
+    ``"d24cc9b8773506171615975596df541f"``) does not count: a number starts after ``:``, ``,``, ``[``, white space
+    or ``-`` (a string that happens to look so only costs the slow path)."""
+    digits = content.translate(_DIGITS)
+    i = digits.find(_LONG_DIGIT_RUN)
+    while i != -1:
+        start = i
+        while start and digits[start - 1] == 0x31:
+            start -= 1
+        if start == 0 or content[start - 1] in _NUMBER_STARTS:
+            return True
+        end = digits.find(b"0", i)
+        if end == -1:
+            return False
+        i = digits.find(_LONG_DIGIT_RUN, end)
+    return False
 
 
 def _fast_loads(content: bytes) -> Any:
     """``orjson.loads(content)``, or ``_SLOW`` when the stdlib must decide (possible big integers, NaN,
     lone surrogates, invalid UTF-8): the result is always what ``json.loads`` would give."""
-    if _LONG_DIGIT_RUN in content.translate(_DIGITS):
+    if _may_hold_big_int(content):
         return _SLOW
     try:
         return _orjson_loads(content)  # type: ignore[misc]
