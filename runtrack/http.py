@@ -8,7 +8,7 @@
   Writes are retried only when the caller marks them idempotent.
 * Exactly one owner of waiting: every send takes a slot from the instance's :class:`~runtrack.ratelimit.RateLimiter`
   (``rate_limit`` requests per second, shared by all threads), and a retry's delay is the wait for that slot, so
-  backoff, ``Retry-After`` and the rate limit never add up. A ``Retry-After`` (and any 429) pauses every thread.
+  backoff, ``Retry-After`` and the rate limit never add up. A ``Retry-After`` pauses every thread.
   ``transport.congestion`` hears of each 429 and success, for listings that size their in-flight window by it.
 * Errors become the typed hierarchy of :mod:`runtrack.errors`, with status, vendor code, request id and a short,
   redacted body excerpt. Secrets known to the transport never appear in messages or logs.
@@ -438,7 +438,7 @@ class Transport:
             if should_retry and retryable and attempt < self.max_retries:
                 attempt += 1
                 delay = self._retry_delay(response, attempt)
-                shared = status == 429 or "Retry-After" in response.headers
+                shared = "Retry-After" in response.headers  # the vendor told the client, not this request
                 log.warning(
                     "%s %s: HTTP %d; retry %d/%d in %.2fs",
                     self.platform,
