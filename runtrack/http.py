@@ -398,7 +398,7 @@ class Transport:
         url = join_url(self.base_url, request.path)
         retryable = _retryable(request)
         refreshed = False
-        shared = False  # the wait is the vendor's for the whole client (Retry-After, 429)
+        shared = False  # the wait is the vendor's word to the whole client (Retry-After)
         while True:
             self.limiter.acquire(delay, shared=shared)  # the one place a send waits
             delay, shared = None, False
