@@ -8,6 +8,8 @@
   with ``json`` or ``orjson`` and only counts the items. Rounds interleave the contenders; medians are reported.
 * Import + connect (no request) of runtrack and each SDK, with the RSS after it.
 * Fan-out: 20 containers behind 30 ms of server latency, runtrack sequential vs ``concurrency=8``.
+* Round trips (``round_trips.py``): the same listings behind 0 / 100 / 300 ms of server latency (``--latency``),
+  runtrack with pages in flight and pipelined against the SDK and against itself serially.
 
 Prints markdown tables and writes ``bench/results.json`` (every sample, the medians, the target checks).
 """
@@ -220,6 +222,10 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": max(rt_times) <= min(sdk_times) / 4,
             }
         )
+    if results.get("round_trips"):
+        import round_trips
+
+        checks += round_trips.checks(results["round_trips"])
     for f in results.get("fanout", []):
         if f["speedup"]:
             checks.append(
@@ -269,6 +275,10 @@ def tables(results: dict[str, Any]) -> str:
             f"{f['latency_s'] * 1000:.0f} ms | {f['sequential_s']:.2f} | {f['concurrent_s']:.2f} | "
             f"{f['speedup']:.1f}× |"
         )
+    if results.get("round_trips"):
+        import round_trips
+
+        lines += ["", round_trips.table(results["round_trips"])]
     lines += ["", "| target | value | met |", "| --- | ---: | --- |"]
     for c in results["targets"]:
         lines.append(f"| {c['target']} | {c['value']:.2f} | {'yes' if c['met'] else 'NO'} |")
@@ -296,13 +306,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="N = 2,000 and 10,000; a couple of minutes")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per contender (medians; at least 3)")
-    parser.add_argument("--only", choices=("throughput", "imports", "fanout"), action="append")
+    parser.add_argument("--only", choices=("throughput", "imports", "fanout", "round-trips"), action="append")
+    parser.add_argument(
+        "--latency", type=float, action="append", metavar="MS", help="round-trips latencies in ms (0, 100, 300)"
+    )
     parser.add_argument("--vendor", choices=("langsmith", "foundry", "labelstudio"), action="append")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
     if args.rounds < 3:
         parser.error("--rounds must be at least 3 (medians)")
-    parts = set(args.only or ("throughput", "imports", "fanout"))
+    parts = set(args.only or ("throughput", "imports", "fanout", "round-trips"))
     vendors = args.vendor or ["langsmith", "foundry", "labelstudio"]
     sizes = {"langsmith": (10_000, 100_000), "foundry": (10_000, 100_000), "labelstudio": (10_000,)}
     if args.quick:
@@ -311,12 +324,13 @@ def main() -> None:
     results: dict[str, Any] = {
         "commit": commit(),
         "load_average_before": os.getloadavg(),
-        "command": "bash bench/run.sh" + (" --quick" if args.quick else ""),
+        "command": " ".join(["bash bench/run.sh", *sys.argv[1:]]),
         "versions": versions(),
         "rounds": args.rounds,
         "throughput": [],
         "imports": {},
         "fanout": [],
+        "round_trips": [],
     }
     if "throughput" in parts:
         for vendor in vendors:
@@ -327,6 +341,11 @@ def main() -> None:
     if "fanout" in parts:
         for vendor in vendors:
             results["fanout"].append(fanout(vendor, 20, 100, 0.03, 8, args.rounds))
+    if "round-trips" in parts:
+        import round_trips
+
+        latencies = tuple(ms / 1000 for ms in args.latency) if args.latency else round_trips.LATENCIES
+        results["round_trips"] = round_trips.run(args.rounds, latencies, tuple(vendors))
     results["targets"] = check_targets(results)
     results["wall_s"] = time.perf_counter() - t0
     results["load_average_after"] = os.getloadavg()

@@ -3,7 +3,9 @@
 ``python bench/contenders.py key=value ...`` prints one JSON line. The keys are ``contender`` (``runtrack``,
 ``sdk``, ``raw-json``, ``raw-orjson``), ``vendor``, ``mode`` (``list``: the runs of every given container one
 after the other; ``fanout``: runtrack's own fan-out over every container; ``import``: import + connect only),
-``base_url``, ``api_key``, ``containers``, ``page_size`` and, for fan-out, ``concurrency``.
+``base_url``, ``api_key``, ``containers``, ``page_size``, ``concurrency`` (pages of one LangSmith queue in flight, or
+containers at once for fan-out), ``endpoint`` (LangSmith: ``runs`` or ``items``) and ``prefetch=0`` (runtrack without
+pipelining: the next page is requested only once this one is consumed, as before issue 16).
 
 Only ``sys``, ``time`` and ``resource`` are imported before the contender's own imports, so the import
 figures are what a user's script pays. Peak RSS is ``ru_maxrss`` of the whole process.
@@ -43,11 +45,34 @@ def _current_rss_mb() -> float:
 def runtrack_connect(spec: Spec) -> Any:
     import runtrack
 
+    if spec.get("prefetch") == "0":
+        from runtrack.paginate import loop
+
+        pipelined = loop.HttpListing.__init__
+
+        def serial(self: Any, *args: Any, **kwargs: Any) -> None:
+            pipelined(self, *args, **{**kwargs, "prefetch": False})
+
+        loop.HttpListing.__init__ = serial  # type: ignore[method-assign]
+        from runtrack_langsmith.listings import HydratedItems
+
+        def hydrate_in_turn(self: Any, state: Any) -> Any:
+            for page in self.items.pages(state):
+                yield self._hydrated(page)
+
+        HydratedItems.pages = hydrate_in_turn  # type: ignore[method-assign]
     options: dict[str, Any] = {"base_url": spec["base_url"], "api_key": spec["api_key"]}
+    if spec.get("endpoint"):
+        options["endpoint"] = spec["endpoint"]
     if spec["vendor"] == "foundry":
         options["model_studios"] = spec["containers"]
     if spec.get("concurrency") is not None:
         options["concurrency"] = spec["concurrency"]
+    # the client-side rate limit is a policy, not a cost: off unless a benchmark asks for it (a loopback fake)
+    options["rate_limit"] = spec.get("rate_limit") or 0
+    if spec["mode"] != "import":
+        # runtrack imports requests on its first request; the raw loop imports it in its connect: count both there
+        import requests  # noqa: F401
     return runtrack.connect(spec["vendor"], **options)
 
 

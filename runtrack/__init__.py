@@ -104,7 +104,15 @@ __all__ = [
 ]
 
 
+#: submodules reachable as attributes without importing them first (``runtrack.plugins.plugin_failures()``)
+_SUBMODULES = frozenset(
+    {"adapter", "config", "convert", "errors", "export", "http", "model", "paginate", "plugins", "report", "testing"}
+)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _HOME.get(name)
     if module is None:
         raise AttributeError(f"module 'runtrack' has no attribute {name!r}")

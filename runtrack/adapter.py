@@ -7,25 +7,51 @@ builds its :class:`~runtrack.http.Transport`, and returns a :class:`~runtrack.pa
 
 from __future__ import annotations
 
+import copy
 import inspect
+import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from .errors import ConfigurationError
-from .http import ErrorInfo, Secret, Transport
+from .http import DEFAULT_DEADLINE, ErrorInfo, Secret, Transport
 from .model import Run
+from .option_values import (
+    HiddenValueError,
+    parse_base_url,
+    parse_bool,
+    parse_ca_bundle,
+    parse_int,
+    parse_positive_number,
+    parse_timeout,
+)
 from .paginate import Listing, RunIterator
+from .paginate.loop import DEFAULT_MAX_PAGES
 
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["MAX_CONCURRENCY", "Adapter", "Option", "common_options", "concurrency_option"]
+__all__ = [
+    "MAX_CONCURRENCY",
+    "Adapter",
+    "Option",
+    "ScopeKeyword",
+    "common_options",
+    "concurrency_option",
+    "rate_limit_option",
+    "scope_keywords",
+    "unknown_scope_keywords",
+]
+
+log = logging.getLogger("runtrack.adapter")
 
 #: Upper bound of the ``concurrency`` option: more workers only add load on the vendor's rate limits.
 MAX_CONCURRENCY = 16
+#: Upper bound of the ``max_retries`` option.
+MAX_RETRIES = 100
 
 
 @attrs.frozen(kw_only=True)
@@ -41,41 +67,40 @@ class Option:
     parse: Callable[[Any], Any] | None = None
 
 
-def _positive_float(value: Any) -> float:
-    number = float(value)
-    if number <= 0:
-        raise ValueError("must be > 0")
-    return number
+@attrs.frozen(kw_only=True)
+class ScopeKeyword:
+    """One keyword of :meth:`Adapter.runs` that selects what is listed (``queue_id``, ``prompt_id``...)."""
+
+    name: str
+    help: str = ""
 
 
-def _timeout(value: Any) -> Any:
-    if isinstance(value, (tuple, list)):
-        connect, read = value
-        return (_positive_float(connect), _positive_float(read))
-    return _positive_float(value)
+def scope_keywords(cls: type[Adapter]) -> frozenset[str] | None:
+    """The scope keywords ``cls.runs()`` accepts: the declared ``scope_keywords``, else the keyword parameters of
+    its ``listing()``; None when neither says (a ``listing(**scope)`` without declarations cannot be checked)."""
+    if cls.scope_keywords:
+        return frozenset(k.name for k in cls.scope_keywords)
+    try:
+        params = inspect.signature(cls.listing).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    names: set[str] = set()
+    for p in params:
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            return None
+        if p.kind is inspect.Parameter.KEYWORD_ONLY or p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
+            names.add(p.name)
+    return frozenset(names - {"self", "page_size"})
 
 
-def _non_negative_int(value: Any) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError("must be >= 0")
-    return number
-
-
-def _base_url(value: Any) -> str:
-    text = str(value).strip()
-    if "://" not in text:
-        text = "https://" + text
-    if not text.startswith(("http://", "https://")):
-        raise ValueError("must be an http:// or https:// URL")
-    return text.rstrip("/")
+def unknown_scope_keywords(cls: type[Adapter], keys: Iterable[str]) -> list[str]:
+    """The keys ``cls.runs()`` does not take, sorted: the one check behind ``runs()``, the config and the CLI."""
+    valid = scope_keywords(cls)
+    return [] if valid is None else sorted(set(keys) - valid)
 
 
 def parse_concurrency(value: Any) -> int:
-    number = int(value)
-    if not 1 <= number <= MAX_CONCURRENCY:
-        raise ValueError(f"must be between 1 and {MAX_CONCURRENCY}")
-    return number
+    return parse_int(value, minimum=1, maximum=MAX_CONCURRENCY)
 
 
 def concurrency_option(containers: str) -> Option:
@@ -88,22 +113,92 @@ def concurrency_option(containers: str) -> Option:
     )
 
 
+def _positive_int(value: Any) -> int:
+    return parse_int(value, minimum=1)
+
+
+ON_INVALID = ("raise", "skip")
+
+
+def _on_invalid(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in ON_INVALID:
+        raise ValueError(f"must be one of {', '.join(ON_INVALID)}")
+    return text
+
+
+def parse_rate_limit(value: Any) -> float | None:
+    """Requests per second > 0; ``0``, ``"none"`` or ``"off"`` turn the limit off."""
+    if isinstance(value, str) and value.strip().lower() in ("none", "off", "0"):
+        return None
+    number = float(value)
+    if number != number or number < 0:
+        raise ValueError("must be requests per second >= 0 (0 or 'off': no limit)")
+    return number or None
+
+
+def rate_limit_option(default: float, why: str) -> Option:
+    """The ``rate_limit`` option: requests per second for the whole adapter instance (every thread), ``default``
+    chosen from the vendor's published limits (``why``)."""
+    return Option(
+        name="rate_limit",
+        default=default,
+        parse=parse_rate_limit,
+        help=f"requests per second for this instance, all threads together (default {default:g}: {why}); 0: none",
+    )
+
+
 def common_options(
     *, base_url_env: tuple[str, ...], api_key_env: tuple[str, ...], default_base_url: str | None = None
 ) -> tuple[Option, ...]:
-    """The options every adapter has: ``base_url``, ``api_key``, ``timeout``, ``max_retries``."""
+    """The options every adapter has: ``base_url``, ``api_key``, ``timeout``, ``deadline``, ``max_retries``,
+    ``max_pages``, ``on_invalid``, ``verify``, ``ca_bundle``."""
     return (
         Option(
             name="base_url",
             env=base_url_env,
             required=default_base_url is None,
             default=default_base_url,
-            parse=_base_url,
-            help="the platform's URL (a bare host means https://HOST)",
+            parse=parse_base_url,
+            help="the platform's URL (a bare host means https://HOST); credentials in it are refused",
         ),
         Option(name="api_key", env=api_key_env, required=True, secret=True, help="API key or token"),
-        Option(name="timeout", default=(3.05, 60.0), parse=_timeout, help="seconds, or (connect, read)"),
-        Option(name="max_retries", default=4, parse=_non_negative_int, help="retries of 429/5xx/connection errors"),
+        Option(name="timeout", default=(3.05, 60.0), parse=parse_timeout, help="seconds, or (connect, read)"),
+        Option(
+            name="deadline",
+            default=DEFAULT_DEADLINE,
+            parse=parse_positive_number,
+            help="seconds one request may take in all, however slowly the answer trickles in",
+        ),
+        Option(
+            name="max_retries",
+            default=4,
+            parse=lambda value: parse_int(value, minimum=0, maximum=MAX_RETRIES),
+            help=f"retries of 429/5xx/connection errors, 0 to {MAX_RETRIES}",
+        ),
+        Option(
+            name="max_pages",
+            default=DEFAULT_MAX_PAGES,
+            parse=_positive_int,
+            help="pages one listing (one queue, one prompt version...) may fetch before it stops with an error",
+        ),
+        Option(
+            name="on_invalid",
+            default="raise",
+            parse=_on_invalid,
+            help="an item that cannot be read: 'raise' stops the listing, 'skip' lists the others and reports it",
+        ),
+        Option(
+            name="verify",
+            default=True,
+            parse=parse_bool,
+            help="verify TLS certificates; false is for tests only and is warned about on every connect",
+        ),
+        Option(
+            name="ca_bundle",
+            parse=parse_ca_bundle,
+            help="CA bundle file or directory to verify TLS with (a corporate TLS proxy's CA)",
+        ),
     )
 
 
@@ -117,11 +212,22 @@ class Adapter:
 
     name: ClassVar[str]
     options: ClassVar[tuple[Option, ...]] = ()
+    #: the keywords :meth:`runs` takes to select what is listed (checked before :meth:`listing` is called)
+    scope_keywords: ClassVar[tuple[ScopeKeyword, ...]] = ()
     #: what the runs of :meth:`runs` are (part of every run's uid)
     kind: ClassVar[str] = "run"
 
     def __init__(self, *, environ: Mapping[str, str] | None = None, **options: Any) -> None:
         self.config: dict[str, Any] = resolve_options(self.name, self.options, options, environ)
+        if self.config.get("verify") is False:
+            if self.config.get("ca_bundle"):
+                raise ConfigurationError("verify=false contradicts ca_bundle: give one of them", platform=self.name)
+            log.warning(
+                "%s: TLS certificate verification is OFF (verify=false): anyone on the network path to %s can read "
+                "and change this traffic, credentials included",
+                self.name,
+                self.config.get("base_url"),
+            )
         self.transport = self.make_transport()
         self.instance = self.transport.host
 
@@ -154,7 +260,15 @@ class Adapter:
             timeout=self.config.get("timeout"),
             max_retries=self.config.get("max_retries", 4),
             describe_error=self.describe_error,
+            deadline=self.config.get("deadline"),
+            verify=self.tls_verify,
+            rate_limit=self.config.get("rate_limit"),
         )
+
+    @property
+    def tls_verify(self) -> bool | str:
+        """What the transport verifies TLS with: ``ca_bundle`` when set, else the ``verify`` option."""
+        return self.config.get("ca_bundle") or self.config.get("verify", True) is not False
 
     def make_auth(self) -> Any:
         return None
@@ -169,6 +283,14 @@ class Adapter:
         """The listing of runs for ``scope``; no I/O may happen here."""
         raise NotImplementedError
 
+    def listing_options(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`~runtrack.paginate.HttpListing` that come from the common options
+        (``max_pages``, ``on_invalid``): pass them to every listing the adapter builds."""
+        return {
+            "max_pages": self.config.get("max_pages", DEFAULT_MAX_PAGES),
+            "on_invalid": self.config.get("on_invalid", "raise"),
+        }
+
     # -- the public listing interface
 
     def runs(
@@ -177,28 +299,36 @@ class Adapter:
         max_items: int | None = None,
         page_size: int | None = None,
         cursor: str | None = None,
+        on_invalid: str | None = None,
         **scope: Any,
     ) -> RunIterator[Run]:
         """A lazy, single-pass iterator of :class:`~runtrack.Run` for ``scope``. Nothing is fetched until it is
         iterated. ``cursor`` resumes right after the page it came from (``page.next_cursor`` or an error's
-        ``cursor``)."""
+        ``cursor``). ``on_invalid`` overrides the adapter's option for this listing: ``"skip"`` lists every run
+        that can be read and records the others in the iterator's ``skipped``."""
         if page_size is not None and page_size < 1:
             raise ConfigurationError(f"page_size must be >= 1, got {page_size}", platform=self.name)
         self.check_scope(scope)
-        listing = self.listing(page_size=page_size, **scope)
+        source = self
+        if on_invalid is not None:
+            try:
+                policy = _on_invalid(on_invalid)
+            except ValueError as exc:
+                raise ConfigurationError(f"on_invalid {exc}, got {on_invalid!r}", platform=self.name) from None
+            source = copy.copy(self)  # the same transport and state, another policy for this listing's items
+            source.config = {**self.config, "on_invalid": policy}
+        listing = source.listing(page_size=page_size, **scope)
         return RunIterator(listing, name=self.listing_name(scope), cursor=cursor, max_items=max_items)
 
     def check_scope(self, scope: Mapping[str, Any]) -> None:
-        """Refuse scope keywords :meth:`listing` does not take, naming the ones it does."""
-        params = inspect.signature(self.listing).parameters
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-            return
-        valid = sorted(n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and n != "page_size")
-        unknown = sorted(set(scope) - set(valid))
+        """Refuse scope keywords :meth:`runs` does not take, naming the ones it does."""
+        unknown = unknown_scope_keywords(type(self), scope)
         if unknown:
+            from .config import suggest
+
             raise ConfigurationError(
-                f"unknown scope keyword(s) {', '.join(unknown)} for {self.name} runs(); "
-                f"valid: {', '.join(valid) or 'none'}",
+                f"unknown scope keyword(s) {', '.join(unknown)} for {self.name} runs()"
+                + suggest(unknown[0], scope_keywords(type(self)) or ()),
                 platform=self.name,
             )
 
@@ -206,6 +336,18 @@ class Adapter:
         """Identifies a listing inside its cursors, so a cursor cannot resume a different listing."""
         parts = [f"{k}={v}" for k, v in sorted(scope.items()) if v is not None]
         return f"{self.name}:{self.instance}:{self.kind}:" + ",".join(parts)
+
+
+def _missing_hint(opt: Option) -> str:
+    """How to give a missing option. A secret is never passed on a command line: name where it comes from."""
+    env = " or ".join(opt.env)
+    if opt.secret:
+        where = f"set the environment variable {env}, or name" if env else "name"
+        return (
+            f"{where} the variable that holds it with {opt.name}_env in the configuration file or "
+            f"--{opt.name.replace('_', '-')}-env on the command line (in Python: connect(..., {opt.name}=...))"
+        )
+    return f"pass {opt.name}=... (configuration file, or --option {opt.name}=...)" + (f" or set {env}" if env else "")
 
 
 def resolve_options(
@@ -236,10 +378,8 @@ def resolve_options(
             value = opt.default
         if value is None:
             if opt.required:
-                hint = f" or set {' or '.join(opt.env)}" if opt.env else ""
                 raise ConfigurationError(
-                    f"missing option {opt.name!r} for adapter {adapter!r}: pass {opt.name}=...{hint}",
-                    platform=adapter,
+                    f"missing option {opt.name!r} for adapter {adapter!r}: {_missing_hint(opt)}", platform=adapter
                 )
             resolved[opt.name] = None
             continue
@@ -247,9 +387,10 @@ def resolve_options(
             try:
                 value = opt.parse(value)
             except (TypeError, ValueError) as exc:
-                shown = "(secret)" if opt.secret else repr(value)
+                hidden = opt.secret or isinstance(exc, HiddenValueError)
+                shown = "(not shown)" if hidden else repr(value)
                 raise ConfigurationError(f"invalid {source} = {shown}: {exc}", platform=adapter) from None
-        if opt.secret:
-            value = Secret(str(value.reveal() if isinstance(value, Secret) else value))
+        if opt.secret:  # surrounding whitespace is never part of a key (a pasted "key\n" would break the header)
+            value = Secret(str(value.reveal() if isinstance(value, Secret) else value).strip())
         resolved[opt.name] = value
     return resolved

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import io
 import itertools
 import json
 import logging
@@ -21,12 +22,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import cli_migrate, cli_store, plugins
+from . import cli_invalid, cli_migrate, cli_store, plugins
+from ._redact import LOOKS_LIKE_A_KEY, looks_like_secret, redact
 from ._tables import text_table
 from ._version import __version__
-from .config import Config, find_config, load_config, parse_duration, parse_since, scope_keywords, suggest
+from .adapter import scope_keywords, unknown_scope_keywords
+from .config import Config, find_config, load_config, parse_duration, parse_since, suggest
+from .convert import OUTPUT_ERRORS
 from .errors import ConfigurationError, RuntrackError
-from .export import checkpoint_path, export
+from .export import DEFAULT_JOBS, STDOUT, checkpoint_path, export
 from .progress import Progress
 from .report import FORMATS, ReportSettings, build, render, scope_label
 from .run_formats import RUN_FORMATS, run_writer
@@ -117,6 +121,7 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source", action="append", default=[], metavar="NAME", help="only this configured source (repeatable)"
     )
+    cli_invalid.add_argument(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page-size", type=_positive_int, metavar="N", help="wire page size (clamped by the adapter)")
     p.add_argument("--cursor", help="resume a listing from a cursor (printed with listing errors)")
     p.add_argument("--format", choices=RUN_FORMATS, default="table")
+    cli_invalid.add_argument(p)
     _common(p, top=False)
 
     p = sub.add_parser(
@@ -186,9 +192,17 @@ def build_parser() -> argparse.ArgumentParser:
         "after an error or Ctrl-C, run the same command again to resume without duplicates.",
     )
     _config_args(p)
-    p.add_argument("-o", "--output", required=True, metavar="FILE.jsonl")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.jsonl", help="'-': standard output (no checkpoint)")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start over")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=DEFAULT_JOBS,
+        metavar="N",
+        help=f"listings read at once (default {DEFAULT_JOBS})",
+    )
     _common(p, top=False)
 
     sub.add_parser("demo", help="a report over built-in fake platforms (arguments go to the demo)", add_help=False)
@@ -252,17 +266,21 @@ def cmd_runs(args: argparse.Namespace) -> int:
             "set the adapter's environment variable, or name one with --api-key-env"
         )
     if args.api_key_env:
+        if looks_like_secret(args.api_key_env):
+            raise UsageError(f"--api-key-env: {LOOKS_LIKE_A_KEY}")
         value = os.environ.get(args.api_key_env)
         if not value:
             raise UsageError(f"--api-key-env: the environment variable {args.api_key_env} is not set or empty")
         options["api_key"] = value
+    if args.skip_invalid:
+        options["on_invalid"] = "skip"
     axes = [[(k, _scope_value(v)) for v in values] for k, values in _grouped(args.scope).items()]
     scopes = [dict(combo) for combo in itertools.product(*axes)]
     if args.cursor and len(scopes) > 1:
         raise UsageError("--cursor resumes one listing: give each --scope key once")
     adapter = plugins.connect(args.adapter, **options)
+    unknown = unknown_scope_keywords(type(adapter), {k for scope in scopes for k in scope})
     valid = scope_keywords(type(adapter))
-    unknown = sorted({k for scope in scopes for k in scope} - valid) if valid is not None else []
     if unknown:
         adapter.close()
         raise UsageError(
@@ -280,6 +298,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
                     it = adapter.runs(max_items=args.max_items, page_size=args.page_size, cursor=args.cursor, **scope)
                     for page in it.pages():
                         progress.advance(writer.write(page.items))
+                    cli_invalid.describe(it.skipped, _err)
                 except RuntrackError as exc:
                     progress.finish(failed=True)
                     if args.debug:
@@ -298,7 +317,7 @@ def _load(args: argparse.Namespace, now: datetime) -> Config:
     registry = plugins.adapter_registry()
     unavailable = {f.name: f.error for f in plugins.plugin_failures() if f.name not in registry}
     config = load_config(path, adapters={n: i.cls for n, i in registry.items()}, unavailable=unavailable, now=now)
-    config = config.select(args.source)
+    config = cli_invalid.apply(config.select(args.source), args)
     check_scopes(config.sources, file=config.file)
     return config
 
@@ -327,7 +346,7 @@ def cmd_report(args: argparse.Namespace, now: datetime) -> int:
     text = render(report, args.format)
     if args.output:
         try:
-            Path(args.output).write_text(text, encoding="utf-8")
+            Path(args.output).write_text(text, encoding="utf-8", errors=OUTPUT_ERRORS)
         except OSError as exc:
             raise UsageError(f"--output: cannot write {args.output}: {exc.strerror or exc}") from None
     else:
@@ -338,9 +357,17 @@ def cmd_report(args: argparse.Namespace, now: datetime) -> int:
     return EXIT_OK if report.ok else EXIT_PARTIAL
 
 
+def _jobs(text: str) -> int:
+    number = int(text)
+    if not 1 <= number <= 16:
+        raise argparse.ArgumentTypeError("must be between 1 and 16")
+    return number
+
+
 def cmd_export(args: argparse.Namespace, now: datetime) -> int:
     config = _load(args, now)
     output = Path(args.output)
+    to_stdout = args.output == STDOUT
 
     def on_failure(listing: str, exc: BaseException) -> None:
         if args.debug:
@@ -354,12 +381,27 @@ def cmd_export(args: argparse.Namespace, now: datetime) -> int:
             overwrite=args.overwrite,
             progress=Progress.for_stderr(quiet=args.quiet),
             on_failure=on_failure,
+            jobs=args.jobs,
         )
     except KeyboardInterrupt:
-        _err(f"interrupted; the checkpoint {checkpoint_path(output)} is intact: run the same command to resume")
+        if to_stdout:
+            _err("interrupted; the pages written to standard output are whole")
+        else:
+            _err(f"interrupted; the checkpoint {checkpoint_path(output)} is intact: run the same command to resume")
         return EXIT_INTERRUPTED
     for listing, error in result.failures:
         _err(f"listing {listing!r} failed: {error}")
+    if to_stdout:
+        if not result.complete:
+            _err(f"export incomplete ({result.total} runs written to standard output, which cannot resume)")
+            return EXIT_PARTIAL
+        if not args.quiet:
+            _err(f"exported {result.total} runs to standard output")
+        return EXIT_OK
+    if result.already_complete:
+        if not args.quiet:
+            _err(f"export already complete: {result.total} runs in {output} (pass --overwrite to export again)")
+        return EXIT_OK
     if not result.complete:
         _err(
             f"export incomplete ({result.total} runs in {output}); run the same command again to resume from "
@@ -397,9 +439,54 @@ def main(argv: Sequence[str] | None = None, *, now: datetime | None = None) -> i
     except SystemExit as exc:  # --help, --version, and usage errors (argparse prints them)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     debug, quiet = bool(getattr(args, "debug", False)), bool(getattr(args, "quiet", False))
+    if args.command == "demo":  # the global flags may follow the command name, as for every other command
+        debug = debug or "--debug" in extra
+        quiet = quiet or "-q" in extra or "--quiet" in extra
+        extra = [a for a in extra if a not in ("--debug", "-q", "--quiet")] + (["--quiet"] if quiet else [])
     args.debug, args.quiet = debug, quiet
-    with _logging(debug=debug, quiet=quiet):
+    with _escaped_surrogates(), _redacted_stderr(), _logging(debug=debug, quiet=quiet):
         return _dispatch(parser, args, extra, now or datetime.now(timezone.utc))
+
+
+class _RedactingStream:
+    """A text stream that redacts known secrets from everything written to it (stderr: messages, log lines,
+    ``--debug`` tracebacks)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _escaped_surrogates() -> Iterator[None]:
+    """Output stays valid UTF-8 when a vendor sent lone surrogates: they are written as ``\\udXXX`` escapes."""
+    streams = [s for s in (sys.stdout, sys.stderr) if isinstance(s, io.TextIOWrapper)]
+    saved = [s.errors for s in streams]
+    for stream in streams:
+        with contextlib.suppress(ValueError, io.UnsupportedOperation):
+            stream.reconfigure(errors=OUTPUT_ERRORS)
+    try:
+        yield
+    finally:
+        for stream, errors in zip(streams, saved, strict=True):
+            with contextlib.suppress(ValueError, io.UnsupportedOperation):
+                stream.reconfigure(errors=errors)
+
+
+@contextlib.contextmanager
+def _redacted_stderr() -> Iterator[None]:
+    saved = sys.stderr
+    sys.stderr = _RedactingStream(saved)
+    try:
+        yield
+    finally:
+        sys.stderr = saved
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str], when: datetime) -> int:

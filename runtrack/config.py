@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import inspect
 import itertools
 import os
 import re
@@ -35,9 +34,11 @@ from typing import Any
 
 import attrs
 
-from .adapter import Adapter
+from ._redact import LOOKS_LIKE_A_KEY, looks_like_secret
+from .adapter import Adapter, scope_keywords, unknown_scope_keywords
 from .convert import parse_datetime
 from .errors import ConfigurationError, PayloadError
+from .option_values import parse_base_url
 
 __all__ = [
     "CONFIG_ENV",
@@ -58,6 +59,7 @@ __all__ = [
 CONFIG_ENV = "RUNTRACK_CONFIG"
 DEFAULT_CONFIG = "runtrack.toml"
 MAX_SCOPES_PER_SOURCE = 1000
+MAX_DURATION_DAYS = 999_999_999  # what a timedelta holds
 
 SOURCE_KEYS = ("name", "adapter", "scope", "page_size", "max_items")
 REPORT_KEYS = ("stuck_after", "since", "top_errors", "group_by")
@@ -223,17 +225,23 @@ def parse_duration(value: Any, key: str = "duration") -> timedelta:
     """``"90s"``, ``"30m"``, ``"6h"``, ``"2d"``, ``"1h30m"``, or a number of seconds."""
     if isinstance(value, bool):
         raise ValueError(f"{key}: expected a duration such as '6h', got a boolean")
+    seconds: float | None = None
     if isinstance(value, (int, float)):
         if value < 0:
             raise ValueError(f"{key}: must not be negative")
-        return timedelta(seconds=value)
-    if isinstance(value, str):
+        seconds = value
+    elif isinstance(value, str):
         text = value.strip().replace(" ", "")
-        if text.isdigit():
-            return timedelta(seconds=int(text))
         parts = _DURATION_PART.findall(text)
-        if parts and "".join(n + u for n, u in parts).lower() == text.lower():
-            return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in parts))
+        if text.isdigit():
+            seconds = int(text)
+        elif parts and "".join(n + u for n, u in parts).lower() == text.lower():
+            seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in parts)
+    if seconds is not None:
+        try:
+            return timedelta(seconds=seconds)
+        except (OverflowError, ValueError):
+            raise ValueError(f"{key}: {value!r} is too long a duration (at most {MAX_DURATION_DAYS} days)") from None
     raise ValueError(f"{key}: expected a duration such as '90s', '30m', '6h', '2d' or '1h30m', got {value!r}")
 
 
@@ -254,9 +262,15 @@ def parse_since(value: Any, now: datetime, key: str = "since") -> datetime:
         if parsed is not None:
             return parsed
         try:
-            return now - parse_duration(text, key)
-        except ValueError:
-            pass
+            age = parse_duration(text, key)
+        except ValueError as exc:
+            if "too long" in str(exc):
+                raise
+        else:
+            try:
+                return now - age
+            except OverflowError:
+                raise ValueError(f"{key}: {value!r} reaches back before the year 1") from None
     raise ValueError(
         f"{key}: expected a date (2024-05-01), a datetime (2024-05-01T12:00:00Z) or an age (7d), got {value!r}"
     )
@@ -267,21 +281,6 @@ def suggest(key: str, valid: Iterable[str]) -> str:
     close = difflib.get_close_matches(key, valid, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"{hint}; valid: {', '.join(valid) or 'none'}"
-
-
-def scope_keywords(cls: type[Adapter]) -> frozenset[str] | None:
-    """The scope keywords of an adapter's ``listing()``; None when it takes ``**scope`` (cannot be checked)."""
-    try:
-        params = inspect.signature(cls.listing).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    names: set[str] = set()
-    for p in params:
-        if p.kind is inspect.Parameter.VAR_KEYWORD:
-            return None
-        if p.kind is inspect.Parameter.KEYWORD_ONLY or p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
-            names.add(p.name)
-    return frozenset(names - {"self", "page_size"})
 
 
 class _Parser:
@@ -384,8 +383,12 @@ class _Parser:
                 valid = [*SOURCE_KEYS, *(n for n in declared if n not in secret_options)]
                 valid += [f"{n}_env" for n in secret_options if n in declared]
                 raise self.error(path, f"unknown key for adapter {adapter!r}" + suggest(k, valid))
-            if k == "base_url" and isinstance(value, str) and re.match(r"^[a-z+]+://[^/@]*@", value, re.IGNORECASE):
-                raise self.error(path, "credentials in the URL are refused: use api_key_env")
+            parse = declared[k].parse if declared is not None else parse_base_url if k == "base_url" else None
+            if parse is not None:  # the same check connect() makes, now, naming the key
+                try:
+                    parse(value)
+                except (TypeError, ValueError) as exc:  # the parsers never repeat a value that may be secret
+                    raise self.error(path, str(exc)) from None
             options[k] = value
         scopes = self.scopes(f"{key}.scope", raw.get("scope", {}), cls)
         page_size = self.integer(f"{key}.page_size", raw["page_size"], minimum=1) if "page_size" in raw else None
@@ -410,6 +413,8 @@ class _Parser:
         return cls
 
     def env_name(self, key: str, value: Any) -> str:
+        if isinstance(value, str) and looks_like_secret(value):
+            raise self.error(key, LOOKS_LIKE_A_KEY)
         if not isinstance(value, str) or not _ENV_NAME.match(value):
             # Never echo the value: it may be the secret itself, pasted in the wrong place.
             raise self.error(key, "expected the NAME of an environment variable (letters, digits, _), not a value")
@@ -418,12 +423,14 @@ class _Parser:
     def scopes(self, key: str, raw: Any, cls: type[Adapter] | None) -> tuple[Mapping[str, Any], ...]:
         if not isinstance(raw, dict):
             raise self.error(key, 'expected a table, e.g. scope = { queue_id = ["..."] }')
-        valid = scope_keywords(cls) if cls is not None else None
+        unknown = unknown_scope_keywords(cls, raw) if cls is not None else []
+        if cls is not None and unknown:
+            k = unknown[0]
+            valid = scope_keywords(cls) or ()
+            raise self.error(f"{key}.{k}", f"unknown scope keyword for adapter {cls.name!r}" + suggest(k, valid))
         axes: list[list[tuple[str, Any]]] = []
         for k, value in raw.items():
             path = f"{key}.{k}"
-            if valid is not None and k not in valid:
-                raise self.error(path, f"unknown scope keyword for adapter {cls.name!r}" + suggest(k, valid))  # type: ignore[union-attr]
             values = value if isinstance(value, list) else [value]
             if not values:
                 raise self.error(path, "an empty list selects nothing: remove the key to list everything")

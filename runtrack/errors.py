@@ -7,9 +7,12 @@ them before an error is built.
 
 from __future__ import annotations
 
+from ._redact import redact
+
 __all__ = [
     "AuthenticationError",
     "ConfigurationError",
+    "DriftError",
     "NetworkError",
     "NotFoundError",
     "PaginationError",
@@ -34,16 +37,18 @@ class RuntrackError(Exception):
         request_id: str | None = None,
         cursor: str | None = None,
     ) -> None:
+        # Every text field is redacted here, whoever builds the error: a server may echo a token anywhere.
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.platform = platform
         self.status_code = status_code
-        self.vendor_code = vendor_code
-        self.request_id = request_id
+        self.vendor_code = _redacted(vendor_code)
+        self.request_id = _redacted(request_id)
         self.cursor = cursor
 
     def __str__(self) -> str:
-        parts = [f"[{self.platform}] " if self.platform else "", self.message]
+        parts = [f"[{self.platform}] " if self.platform else "", redact(self.message)]
         if self.request_id:
             parts.append(f" (request id {self.request_id})")
         if self.cursor:
@@ -56,6 +61,10 @@ class RuntrackError(Exception):
     def __reduce__(self) -> tuple[object, ...]:
         # Keep errors picklable (multiprocessing, pytest-xdist) with their attributes.
         return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
+
+def _redacted(value: str | None) -> str | None:
+    return redact(value) if isinstance(value, str) else value
 
 
 def _rebuild(cls: type[RuntrackError], message: str, state: dict[str, object]) -> RuntrackError:
@@ -118,3 +127,9 @@ class PayloadError(RuntrackError):
 
 class PaginationError(RuntrackError):
     """A listing cannot go on safely: a repeated token, a full page without continuation, a page budget."""
+
+
+class DriftError(PaginationError):
+    """Items moved across a page boundary of an offset listing while it was read (removed at its head) further
+    than the listing could step back to find where it was: runs may be missing rather than silently skipped.
+    The cursor continues after the last page delivered; list again from the start to be sure of every run."""

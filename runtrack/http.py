@@ -5,7 +5,11 @@
 * Base URLs keep their path prefix: ``https://host/ls`` + ``api/ml`` is ``https://host/ls/api/ml``.
 * Exactly one retry owner: 429, 502, 503, 504 and connection errors, with ``Retry-After`` (seconds or an HTTP
   date) capped at ``retry_after_cap``, otherwise jittered exponential backoff, at most ``max_retries`` retries.
-  Writes are retried only when the caller marks them idempotent.
+  Requests are retried only when idempotent: by their method (GET, HEAD, OPTIONS, PUT, DELETE) or marked so.
+* Exactly one owner of waiting: every send takes a slot from the instance's :class:`~runtrack.ratelimit.RateLimiter`
+  (``rate_limit`` requests per second, shared by all threads), and a retry's delay is the wait for that slot, so
+  backoff, ``Retry-After`` and the rate limit never add up. A ``Retry-After`` pauses every thread.
+  ``transport.congestion`` hears of each 429 and success, for listings that size their in-flight window by it.
 * Errors become the typed hierarchy of :mod:`runtrack.errors`, with status, vendor code, request id and a short,
   redacted body excerpt. Secrets known to the transport never appear in messages or logs.
 """
@@ -13,7 +17,9 @@
 from __future__ import annotations
 
 import collections
+import json
 import logging
+import math
 import random
 import re
 import threading
@@ -21,13 +27,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import attrs
 
 from . import _version
+from ._deadline import deadline_adapter, watch
+from ._redact import redact, register_secret
 from .errors import (
     AuthenticationError,
+    ConfigurationError,
     NetworkError,
     NotFoundError,
     PayloadError,
@@ -36,7 +45,7 @@ from .errors import (
     RuntrackError,
     ServerError,
 )
-from .paginate import Request
+from .ratelimit import Congestion, RateLimiter
 
 if TYPE_CHECKING:  # requests is imported on the first request, so connect() stays cheap
     import requests
@@ -46,6 +55,7 @@ __all__ = [
     "ErrorInfo",
     "HeaderAuth",
     "RefreshingAuth",
+    "Request",
     "Secret",
     "Transport",
     "join_url",
@@ -54,10 +64,46 @@ __all__ = [
 log = logging.getLogger("runtrack.http")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
 DEFAULT_TIMEOUT = (3.05, 60.0)
+#: seconds one request (one attempt) may take in all, however slowly the answer trickles in
+DEFAULT_DEADLINE = 300.0
 EXCERPT_CHARS = 300
 READ_CHUNK = 1 << 20  # bytes per read of a response body
-REDACTED = "***"
+
+
+def _upper(method: str) -> str:
+    return method.upper()
+
+
+#: Methods whose repetition is harmless by definition (RFC 9110 section 9.2.2): retried unless marked otherwise.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+@attrs.frozen(kw_only=True)
+class Request:
+    """A request to make; ``path`` is relative to the transport's base URL, or an absolute URL (next links).
+
+    ``idempotent`` says whether sending it twice is harmless, which is what lets the transport retry it. Left
+    None it follows the method: GET, HEAD, OPTIONS, PUT and DELETE are, POST and PATCH are not (mark a POST
+    that only reads, such as a query, ``idempotent=True``).
+    """
+
+    method: str = attrs.field(default="GET", converter=_upper)
+    path: str
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+    json: Any = None
+    idempotent: bool | None = None
+
+    @property
+    def retry_safe(self) -> bool:
+        """Whether the transport may send this request again (the explicit mark, else the method's rule)."""
+        return self.method in IDEMPOTENT_METHODS if self.idempotent is None else self.idempotent
+
+    def describe(self) -> str:
+        query = "&".join(f"{k}={v}" for k, v in self.params.items() if v is not None)
+        return f"{self.method} {self.path}{'?' + query if query else ''}"
 
 
 def sleep_for(seconds: float) -> None:
@@ -74,6 +120,7 @@ class Secret:
         if isinstance(value, Secret):
             value = value.reveal()
         self._value = value
+        register_secret(value)
 
     def reveal(self) -> str:
         return self._value
@@ -103,6 +150,18 @@ def join_url(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
+def origin(url: str) -> str:
+    """``scheme://host:port`` of ``url`` (default ports made explicit, host in lower case): where a credential
+    may go. A URL with an unreadable port has an origin of its own, equal to no other."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        return f"invalid:{url}"
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
 class Auth(Protocol):
     """Adds credentials to a request; may refresh them once when the server answers 401."""
 
@@ -124,6 +183,8 @@ class HeaderAuth:
         self._headers = {k: v.reveal() if isinstance(v, Secret) else v for k, v in headers.items()}
         self._secrets = [s.reveal() if isinstance(s, Secret) else s for s in secret_values]
         self._secrets += [v.reveal() for v in headers.values() if isinstance(v, Secret)]
+        for secret in self._secrets:
+            register_secret(secret)
 
     def headers(self) -> Mapping[str, str]:
         return self._headers
@@ -161,6 +222,8 @@ class RefreshingAuth:
         self._token: str | None = None
         self._expires_at = 0.0
         self._static_secrets = [s.reveal() if isinstance(s, Secret) else s for s in secret_values]
+        for secret in self._static_secrets:
+            register_secret(secret)
         # Every token handed out stays redacted (an old one may still echo back in a late error body).
         self._issued: collections.deque[str] = collections.deque(maxlen=16)
 
@@ -173,6 +236,7 @@ class RefreshingAuth:
                 if not self._valid():
                     self._token, self._expires_at = self._obtain()
                     self._issued.append(self._token)
+                    register_secret(self._token)
         return {self._header: f"{self._scheme} {self._token}"}
 
     def refresh(self) -> bool:
@@ -232,8 +296,8 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
 class Transport:
     """Sends requests for one adapter instance. Safe to share between threads (one session per thread).
 
-    ``describe_error(response)`` lets the adapter read its vendor's error envelope. ``sleep`` and ``rng`` are
-    injectable for tests.
+    ``describe_error(response)`` lets the adapter read its vendor's error envelope. ``rate_limit`` is requests per
+    second for the whole instance (None: no limit). ``sleep``, ``clock`` and ``rng`` are injectable for tests.
     """
 
     def __init__(
@@ -253,15 +317,27 @@ class Transport:
         sleep: Callable[[float], None] | None = None,
         rng: Callable[[], float] = random.random,
         pool_size: int = 10,
+        deadline: float | None = DEFAULT_DEADLINE,
+        verify: bool | str = True,
+        rate_limit: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if "@" in parts.netloc:
+            raise ValueError("base_url must not contain credentials (user:password@host)")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.host = parts.netloc.lower()
+        #: the only origin this transport sends requests (and so credentials) to
+        self.origin = origin(self.base_url)
         self.platform = platform
         self.auth = auth
         self.timeout = timeout
+        #: seconds one request (one attempt) may take in all, trickling body included; None: no limit
+        self.deadline = deadline
+        #: TLS verification: True, False, or the path of a CA bundle
+        self.verify = verify
         self.max_retries = max(0, int(max_retries))
         self.backoff = backoff
         self.backoff_max = backoff_max
@@ -275,6 +351,10 @@ class Transport:
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
+        #: paces every request of this instance (all threads); also where retries wait
+        self.limiter = RateLimiter(rate_limit, rate_burst(rate_limit), clock=clock, sleep=self._sleep)
+        #: told about each 429 and each success; listings read ``congestion.limit(window)``
+        self.congestion = Congestion()
 
     def __repr__(self) -> str:
         return f"<Transport {self.platform} {self.base_url}>"
@@ -287,10 +367,9 @@ class Transport:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             import requests
-            import requests.adapters
 
             session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(pool_connections=self._pool_size, pool_maxsize=self._pool_size)
+            adapter = deadline_adapter(self._pool_size)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["User-Agent"] = self._user_agent or (
@@ -315,9 +394,8 @@ class Transport:
         return [s for s in (self.auth.secrets() if self.auth else ()) if s and len(s) >= 4]
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets():
-            text = text.replace(secret, REDACTED)
-        return text
+        """``text`` without any secret of this transport or of the process, whole or in pieces of 8+ chars."""
+        return redact(text, self.secrets())
 
     # -- requests
 
@@ -336,7 +414,7 @@ class Transport:
             try:
                 return self.decode(response, request)
             except PayloadError as exc:
-                if not (_retryable(request) and attempt < self.max_retries and _starts_like_json(response.content)):
+                if not (request.retry_safe and attempt < self.max_retries and _starts_like_json(response.content)):
                     if attempt:
                         exc.message += f" (after {attempt} retries)"
                     raise
@@ -350,8 +428,7 @@ class Transport:
                 self.max_retries,
                 delay,
             )
-            self._sleep(delay)
-            response, attempt = self._send(request, None, attempt)
+            response, attempt = self._send(request, None, attempt, delay)
 
     def decode(self, response: requests.Response, request: Request) -> Any:
         content = response.content
@@ -362,11 +439,15 @@ class Transport:
             if value is not _SLOW:
                 return value
         try:
-            return response.json()
-        except ValueError as exc:
+            return json.loads(_text(response, content))
+        except (RecursionError, ValueError) as exc:
+            problem = (
+                "the response is nested too deeply to read"
+                if isinstance(exc, RecursionError)
+                else f"response is not valid JSON ({exc}); starts with {self.redact(_excerpt(response.text))!r}"
+            )
             raise PayloadError(
-                f"{request.describe()}: response is not valid JSON ({exc}); starts with "
-                f"{self.redact(_excerpt(response.text))!r}",
+                f"{request.describe()}: {problem}",
                 platform=self.platform,
                 status_code=response.status_code,
                 path="$",
@@ -377,14 +458,21 @@ class Transport:
         """Send with retries; return a 2xx response or raise the typed error."""
         return self._send(request, headers, 0)[0]
 
-    def _send(self, request: Request, headers: Mapping[str, str] | None, attempt: int) -> tuple[requests.Response, int]:
-        """:meth:`send` after ``attempt`` retries already spent; returns the response and the retries spent."""
+    def _send(
+        self, request: Request, headers: Mapping[str, str] | None, attempt: int, delay: float | None = None
+    ) -> tuple[requests.Response, int]:
+        """:meth:`send` after ``attempt`` retries already spent, waiting ``delay`` (a retry's) first; returns the
+        response and the retries spent."""
         import requests
 
         url = join_url(self.base_url, request.path)
-        retryable = _retryable(request)
+        retryable = request.retry_safe
         refreshed = False
+        shared = False  # the wait is the vendor's word to the whole client (Retry-After)
         while True:
+            self.limiter.acquire(delay, shared=shared)  # the one place a send waits
+            delay, shared = None, False
+            epoch = self.congestion.epoch
             try:
                 response = self._send_once(request, url, headers)
             except requests.RequestException as exc:
@@ -400,7 +488,6 @@ class Transport:
                         self.max_retries,
                         delay,
                     )
-                    self._sleep(delay)
                     continue
                 raise NetworkError(
                     f"{request.describe()}: {type(exc).__name__}: {self.redact(_exc_text(exc))}"
@@ -409,7 +496,10 @@ class Transport:
                 ) from None
             status = response.status_code
             if status < 400:
+                self.congestion.succeeded()
                 return response, attempt
+            if status == 429:
+                self.congestion.throttled(epoch)
             if status == 401 and not refreshed and self.auth is not None and self.auth.refresh():
                 refreshed = True
                 continue
@@ -418,6 +508,7 @@ class Transport:
             if should_retry and retryable and attempt < self.max_retries:
                 attempt += 1
                 delay = self._retry_delay(response, attempt)
+                shared = "Retry-After" in response.headers  # the vendor told the client, not this request
                 log.warning(
                     "%s %s: HTTP %d; retry %d/%d in %.2fs",
                     self.platform,
@@ -427,30 +518,81 @@ class Transport:
                     self.max_retries,
                     delay,
                 )
-                self._sleep(delay)
                 continue
             raise self._error(request, response, info, attempt)
 
     def _send_once(self, request: Request, url: str, headers: Mapping[str, str] | None) -> requests.Response:
+        """One request with its same-origin redirects. Credentials go to the configured origin only: a URL or a
+        redirect to another origin is refused before anything is sent there (requests would strip
+        ``Authorization`` on such a redirect, but not custom headers like ``X-API-Key``)."""
+        method, params, body = request.method, request.params, request.json
+        for _ in range(MAX_REDIRECTS + 1):
+            self._check_origin(request, url)
+            response = self._request(method, url, params, body, headers)
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECT_STATUSES or not location:
+                return response
+            response.close()
+            url = urljoin(response.url or url, location)
+            params = {}  # the Location carries its own query
+            if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
+                method, body = "GET", None
+        raise RequestError(f"{request.describe()}: more than {MAX_REDIRECTS} redirects", platform=self.platform)
+
+    def _check_origin(self, request: Request, url: str) -> None:
+        target = origin(url)
+        if "@" in urlsplit(url).netloc:  # requests would send a URL's user:password as Basic auth
+            target = "a URL with credentials in it"
+        if target != self.origin:
+            shown = target if not target.startswith("invalid:") else "an invalid URL"
+            raise RequestError(
+                f"{request.describe()}: refused to send a request to {shown}: runtrack sends credentials to the "
+                f"configured origin {self.origin} only (a redirect or link to another host, scheme or port). "
+                "If the service moved, set base_url to its new address.",
+                platform=self.platform,
+            )
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any],
+        body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> requests.Response:
         merged = dict(self.auth.headers()) if self.auth else {}
         if headers:
             merged.update(headers)
-        response = self.session.request(
-            request.method,
-            url,
-            params={k: v for k, v in request.params.items() if v is not None} or None,
-            json=request.json,
-            headers=merged,
-            timeout=self.timeout,
-            stream=True,
-        )
+        _check_header_values(merged, self.platform)
+        import requests
+
+        timer = watch(self.deadline) if self.deadline else None
         try:
-            # What ``response.content`` does, in reads of up to READ_CHUNK instead of requests' 10 KiB: reading a
-            # 550 KB page takes ~30% less time (bench/, LangSmith). Read errors are requests' exceptions as before.
-            response._content = b"".join(response.iter_content(READ_CHUNK))
-        except BaseException:
-            response.close()
+            response = self.session.request(
+                method,
+                url,
+                params={k: v for k, v in params.items() if v is not None} or None,
+                json=body,
+                headers=merged,
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,
+                verify=self.verify,  # per request: requests lets REQUESTS_CA_BUNDLE override a session's verify
+            )
+            try:
+                # What ``response.content`` does, in reads of up to READ_CHUNK instead of requests' 10 KiB: reading
+                # a 550 KB page takes ~30% less time (bench/, LangSmith). Read errors are requests' exceptions.
+                response._content = b"".join(response.iter_content(READ_CHUNK))
+            except BaseException:
+                response.close()
+                raise
+        except requests.RequestException:
+            if timer is not None and timer.expired:
+                raise requests.Timeout(f"no complete answer within the deadline of {self.deadline:g}s") from None
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         return response
 
     def _backoff(self, attempt: int) -> float:
@@ -482,7 +624,7 @@ class Transport:
     def _error(self, request: Request, response: requests.Response, info: ErrorInfo, attempts: int) -> RuntrackError:
         status = response.status_code
         cls = info.error_class or _status_class(status)
-        message = _excerpt(info.message) if info.message else default_error_message(response)
+        message = _excerpt(self.redact(info.message)) if info.message else default_error_message(response)
         text = f"{request.describe()}: HTTP {status}"
         if info.vendor_code:
             text += f" {info.vendor_code}"
@@ -511,17 +653,49 @@ _SLOW = object()
 # orjson reads integers beyond 64 bits as floats: a body with 19+ digits in a row goes to the stdlib parser.
 _DIGITS = bytes(0x31 if 0x30 <= b <= 0x39 else 0x30 for b in range(256))
 _LONG_DIGIT_RUN = b"1" * 19
+_NUMBER_STARTS = frozenset(b":,[ \t\r\n-")
+
+
+def _may_hold_big_int(content: bytes) -> bool:
+    """Whether ``content`` may hold a number of 19 digits or more. A run of digits inside a string (a hex id such as
+    ``"d24cc9b8773506171615975596df541f"``) does not count: a number starts after ``:``, ``,``, ``[``, white space
+    or ``-`` (a string that happens to look so only costs the slow path)."""
+    digits = content.translate(_DIGITS)
+    i = digits.find(_LONG_DIGIT_RUN)
+    while i != -1:
+        start = i
+        while start and digits[start - 1] == 0x31:
+            start -= 1
+        if start == 0 or content[start - 1] in _NUMBER_STARTS:
+            return True
+        end = digits.find(b"0", i)
+        if end == -1:
+            return False
+        i = digits.find(_LONG_DIGIT_RUN, end)
+    return False
 
 
 def _fast_loads(content: bytes) -> Any:
     """``orjson.loads(content)``, or ``_SLOW`` when the stdlib must decide (possible big integers, NaN,
     lone surrogates, invalid UTF-8): the result is always what ``json.loads`` would give."""
-    if _LONG_DIGIT_RUN in content.translate(_DIGITS):
+    if _may_hold_big_int(content):
         return _SLOW
     try:
         return _orjson_loads(content)  # type: ignore[misc]
     except ValueError:
         return _SLOW
+
+
+def _text(response: requests.Response, content: bytes) -> str:
+    """The body as text. Bytes that are not valid in its encoding become lone surrogates (``surrogateescape``)
+    rather than U+FFFD: two ids that differ only in invalid bytes stay two ids (requests would replace both)."""
+    import requests.utils
+
+    encoding = response.encoding or requests.utils.guess_json_utf(content) or "utf-8"  # type: ignore[no-untyped-call]
+    try:
+        return content.decode(encoding, errors="surrogateescape")
+    except LookupError:  # an unknown charset
+        return content.decode("utf-8", errors="surrogateescape")
 
 
 def default_error_message(response: requests.Response) -> str:
@@ -542,8 +716,24 @@ def default_error_message(response: requests.Response) -> str:
 
 
 def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most ``limit`` characters of ``text``, whitespace collapsed, secrets redacted before the cut (and again
+    after it: a secret cut at the end still shows no piece of 8+ characters)."""
+    text = redact(" ".join(text.split()))
+    return text if len(text) <= limit else redact(text[: limit - 1]) + "…"
+
+
+_BAD_HEADER_VALUE = re.compile(r"^\s|[\r\n\x00]")
+
+
+def _check_header_values(headers: Mapping[str, str], platform: str) -> None:
+    """requests refuses such values with a message that shows them: say which header, never its value."""
+    for name, value in headers.items():
+        if isinstance(value, str) and _BAD_HEADER_VALUE.search(value):
+            raise ConfigurationError(
+                f"the value of the {name} header has a line break, NUL or leading whitespace (not shown): "
+                "check the key or token it is made from",
+                platform=platform,
+            )
 
 
 def _request_id(response: requests.Response) -> str | None:
@@ -554,8 +744,9 @@ def _request_id(response: requests.Response) -> str | None:
     return None
 
 
-def _retryable(request: Request) -> bool:
-    return request.idempotent or request.method in ("GET", "HEAD", "OPTIONS")
+def rate_burst(per_second: float | None) -> int:
+    """Requests that may go at once after a quiet spell: a quarter second's worth (at least 1)."""
+    return 1 if per_second is None or math.isinf(per_second) else max(1, math.ceil(per_second / 4))
 
 
 def _starts_like_json(content: bytes) -> bool:

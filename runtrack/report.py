@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +24,7 @@ import attrs
 
 from . import metrics as metric_names
 from ._tables import clip, fmt_cost, fmt_datetime, fmt_duration, fmt_rate, markdown_table, text_table
+from .convert import json_text
 from .model import Metric, ReviewStatus, Run, RunStatus
 
 __all__ = [
@@ -651,7 +651,7 @@ def render(report: Report, fmt: str = "table") -> str:
     if fmt == "markdown":
         return render_markdown(report)
     if fmt == "json":
-        return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+        return json_text(report_dict(report), indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
         return render_csv(report)
     raise ValueError(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")

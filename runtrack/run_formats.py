@@ -7,13 +7,12 @@ document, also after a listing error: a JSON array is closed, a table keeps its 
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, TextIO
 
 from ._tables import fmt_datetime, fmt_duration
-from .convert import dump_run, format_datetime, write_jsonl
+from .convert import format_datetime, json_text, run_json, write_jsonl
 from .model import Run
 
 __all__ = ["RUN_CSV_COLUMNS", "RUN_FORMATS", "RunWriter", "run_writer"]
@@ -77,7 +76,7 @@ class JsonArrayWriter(RunWriter):
         n = 0
         for run in runs:
             self.stream.write(",\n" if self.count else "\n")
-            self.stream.write(json.dumps(dump_run(run), ensure_ascii=False))
+            self.stream.write(run_json(run, ensure_ascii=False))
             self.count += 1
             n += 1
         return n
@@ -161,8 +160,8 @@ class CsvWriter(RunWriter):
                     d.total_seconds() if d is not None else "",
                     (actor.username or actor.email or actor.id or "") if actor else "",
                     run.parent_uid or "",
-                    json.dumps(dict(run.scope), ensure_ascii=False, sort_keys=True),
-                    json.dumps({k: _json_value(v) for k, v in run.metrics.items()}, sort_keys=True),
+                    json_text(dict(run.scope), ensure_ascii=False, sort_keys=True),
+                    json_text({k: _json_value(v) for k, v in run.metrics.items()}, sort_keys=True),
                     run.error or "",
                     ";".join(run.tags),
                     run.url or "",

@@ -9,8 +9,9 @@ from urllib.parse import quote
 import attrs
 
 from runtrack import Adapter, ConfigurationError, PayloadError, Run, RunIterator
-from runtrack.adapter import Option, common_options, concurrency_option
+from runtrack.adapter import Option, ScopeKeyword, common_options, concurrency_option, rate_limit_option
 from runtrack.http import ErrorInfo, HeaderAuth
+from runtrack.option_values import parse_base_url, parse_bool
 from runtrack.paginate import FanOut, HttpListing, Listing, PageToken, Request, StaticListing
 
 from .config_versions import ConfigVersion, config_version_parser
@@ -37,14 +38,8 @@ NO_STUDIOS = (
 
 def foundry_base_url(value: Any) -> str:
     """``HOST``, ``https://HOST`` or ``https://HOST/api`` all mean the stack at ``https://HOST``."""
-    text = str(value).strip().rstrip("/")
-    if "://" not in text:
-        text = "https://" + text
-    if not text.startswith(("http://", "https://")):
-        raise ValueError("must be a host name or an http(s) URL")
-    if text.endswith("/api"):
-        text = text[: -len("/api")]
-    return text
+    text = parse_base_url(value)
+    return text[: -len("/api")] if text.endswith("/api") else text
 
 
 def parse_studios(value: Any) -> tuple[str, ...]:
@@ -58,17 +53,6 @@ def parse_studios(value: Any) -> tuple[str, ...]:
             continue
         rids[check_rid(item, f"model_studios[{i}]")] = None
     return tuple(rids)
-
-
-def parse_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError("expected true or false")
 
 
 def _base_url_option(option: Option) -> Option:
@@ -102,12 +86,18 @@ class FoundryAdapter(Adapter):
             help="Model Studio RIDs to list when runs() gets no model_studio_rid (Foundry cannot list studios)",
         ),
         concurrency_option("studios"),
+        rate_limit_option(75, "Foundry allows a user 5,000 requests a minute; service users have no rate limit"),
         Option(
             name="enrich_end_times",
             default=False,
             parse=parse_bool,
             help="fill ended_at from the Orchestration builds (one getBatch request per 100 new builds)",
         ),
+    )
+
+    scope_keywords = (
+        ScopeKeyword(name="model_studio_rid", help="one Model Studio (default: every configured studio)"),
+        ScopeKeyword(name="config_version", help="only runs of this config version"),
     )
 
     def __init__(self, **options: Any) -> None:
@@ -135,14 +125,8 @@ class FoundryAdapter(Adapter):
         page_size: int | None = None,
         model_studio_rid: str | None = None,
         config_version: int | str | None = None,
-        **unknown: Any,
+        **_: Any,  # runs() has checked the keywords against scope_keywords
     ) -> Listing[Run]:
-        if unknown:
-            raise ConfigurationError(
-                f"unknown scope keyword(s) {', '.join(sorted(unknown))} for foundry; "
-                "valid: model_studio_rid, config_version",
-                platform=self.name,
-            )
         version = self._config_version(config_version)
         listing: Listing[Run]
         if model_studio_rid is not None:
@@ -168,6 +152,8 @@ class FoundryAdapter(Adapter):
             run_parser(platform=self.name, instance=self.instance, model_studio_rid=rid),
             page_size=page_size,
             max_page_size=MAX_PAGE_SIZE,
+            key=_run_id,
+            **self.listing_options(),
         )
 
     @property
@@ -227,6 +213,7 @@ class FoundryAdapter(Adapter):
             config_version_parser(rid),
             page_size=page_size,
             max_page_size=MAX_PAGE_SIZE,
+            **self.listing_options(),
         )
         name = f"{self.name}:{self.instance}:config_version:model_studio_rid={rid}"
         return RunIterator(listing, name=name, cursor=cursor, max_items=max_items)
@@ -274,3 +261,7 @@ class FoundryAdapter(Adapter):
 
 def _studio_path(rid: str) -> str:
     return f"api/v2/models/modelStudios/{quote(rid, safe='')}"
+
+
+def _run_id(item: dict[str, Any]) -> Any:
+    return item["runId"]

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from runtrack import Actor, PayloadError
-from runtrack.convert import parse_datetime
+from runtrack.convert import mask_secret_fields, parse_datetime
 
 __all__ = ["ConfigVersion", "config_version_parser"]
 
@@ -61,7 +61,7 @@ def config_version_parser(model_studio_rid: str) -> Callable[[Any], ConfigVersio
             changelog=_str_or_none(item.get("changelog")),
             created_at=parse_datetime(item.get("createdTime"), "$.createdTime"),
             created_by=Actor(id=str(created_by)) if created_by is not None else None,
-            raw=item,
+            raw=mask_secret_fields(item),
         )
 
     return parse

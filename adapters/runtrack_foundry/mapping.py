@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runtrack import Actor, PayloadError, Run, RunStatus
-from runtrack.convert import parse_datetime
+from runtrack.convert import enum_table, open_enum, parse_datetime
 
 __all__ = ["KIND", "STATUS", "check_rid", "looks_like_rid", "run_parser"]
 
@@ -96,9 +96,7 @@ def _add_outputs(scope: dict[str, str], outputs: Any, keys_of: dict[str, Any]) -
 
 def run_parser(*, platform: str, instance: str, model_studio_rid: str) -> Callable[[Any], Run]:
     """The mapping of one ``ModelStudioRun`` of the studio ``model_studio_rid``."""
-    status_table = STATUS
-    exact = {k.upper(): v for k, v in STATUS.items()}  # the wire spelling, without lower() per run
-    unknown = RunStatus.UNKNOWN
+    status_table = enum_table(STATUS)
     output_keys: dict[str, Any] = {}
     actors: dict[str, Actor] = {}  # a studio has few launching users; Actor is frozen, so runs can share one
 
@@ -125,8 +123,7 @@ def run_parser(*, platform: str, instance: str, model_studio_rid: str) -> Callab
         if raw_status is None:
             status, status_raw = NO_BUILD_STATUS, None
         else:
-            status_raw = raw_status if isinstance(raw_status, str) else str(raw_status)
-            status = exact.get(status_raw) or status_table.get(status_raw.lower(), unknown)
+            status, status_raw = open_enum(RunStatus, status_table, raw_status)
         started = parse_datetime(item.get("startedTime"), "$.startedTime")
         scope = {"model_studio_rid": model_studio_rid}
         value = item.get("configVersion")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from runtrack.adapter import Adapter, common_options, concurrency_option
+from runtrack.adapter import Adapter, ScopeKeyword, common_options, concurrency_option, rate_limit_option
 from runtrack.errors import ConfigurationError, PayloadError
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.model import Run
@@ -13,7 +13,7 @@ from runtrack.paginate import FanOut, HttpListing, Listing, Request, Strategy
 from . import errors
 from .auth import PersonalAccessTokenAuth, make_auth
 from .listings import LinkedPages
-from .mapping import KIND, make_run_parser
+from .mapping import KIND, make_run_parser, run_native_id
 from .ml_backends import MLBackend, MLBackendVersions, parse_backend, parse_versions
 
 if TYPE_CHECKING:
@@ -23,7 +23,6 @@ __all__ = ["LabelStudioAdapter"]
 
 #: ``project_subset`` values the runs filter documents (``Custom`` exists for created runs only).
 PROJECT_SUBSETS = ("All", "HasGT", "Sample", "Custom")
-SCOPE_KEYWORDS = ("prompt_id", "version_id", "project", "project_subset")
 
 
 def _container(item: Any) -> dict[str, Any]:
@@ -37,6 +36,15 @@ def _container(item: Any) -> dict[str, Any]:
 
 def _cid(item: dict[str, Any]) -> str:
     return str(item["id"])
+
+
+def _run_key(item: Any, prompt: str, version: str) -> Any:
+    """The dedupe key of an inference run: its (possibly derived) id; a run that has none usable is given a key
+    of its own, and its mapping names the field."""
+    try:
+        return run_native_id(item, prompt, version)
+    except (PayloadError, AttributeError):
+        return ("invalid", id(item))
 
 
 def _id_text(name: str, value: Any) -> str:
@@ -59,6 +67,13 @@ class LabelStudioAdapter(Adapter):
     options = (
         *common_options(base_url_env=("LABEL_STUDIO_URL",), api_key_env=("LABEL_STUDIO_API_KEY",)),
         concurrency_option("prompts (or versions of one prompt)"),
+        rate_limit_option(50, "the open-source server does not throttle; this keeps a shared server responsive"),
+    )
+    scope_keywords = (
+        ScopeKeyword(name="prompt_id", help="one prompt (default: every prompt the key can see)"),
+        ScopeKeyword(name="version_id", help="one version of prompt_id (default: every version)"),
+        ScopeKeyword(name="project", help="only runs on this project"),
+        ScopeKeyword(name="project_subset", help=f"only runs on this subset: {', '.join(PROJECT_SUBSETS)}"),
     )
 
     def make_auth(self) -> HeaderAuth | PersonalAccessTokenAuth:
@@ -67,6 +82,8 @@ class LabelStudioAdapter(Adapter):
             base_url=self.config["base_url"],
             timeout=self.config.get("timeout"),
             max_retries=self.config.get("max_retries", 4),
+            deadline=self.config.get("deadline"),
+            verify=self.tls_verify,
         )
 
     def describe_error(self, response: requests.Response) -> ErrorInfo:
@@ -92,15 +109,10 @@ class LabelStudioAdapter(Adapter):
         version_id: int | str | None = None,
         project: int | str | None = None,
         project_subset: str | None = None,
-        **unknown: Any,
+        **_: Any,  # runs() has checked the keywords against scope_keywords
     ) -> Listing[Run]:
         """Runs of one version, of every version of one prompt, or of every prompt. ``page_size`` has no wire
         meaning: Label Studio returns all runs of a version in one response."""
-        if unknown:
-            raise ConfigurationError(
-                f"unknown scope keyword(s) {', '.join(sorted(unknown))}; valid: {', '.join(SCOPE_KEYWORDS)}",
-                platform=self.name,
-            )
         filters: dict[str, Any] = {}
         if project is not None:
             filters["project"] = _id_text("project", project)
@@ -122,6 +134,7 @@ class LabelStudioAdapter(Adapter):
                 self._pages(),
                 _container,
                 key=_cid,
+                **self.listing_options(),
             )
             return FanOut(
                 prompts,
@@ -141,6 +154,7 @@ class LabelStudioAdapter(Adapter):
             self._pages(),
             _container,
             key=_cid,
+            **self.listing_options(),
         )
         return FanOut(
             versions,
@@ -155,7 +169,8 @@ class LabelStudioAdapter(Adapter):
             Request(path=f"api/prompts/{prompt}/versions/{version}/inference-runs", params=filters),
             self._pages(single_object=True),
             make_run_parser(self.instance, prompt, version),
-            key=_cid,
+            key=lambda item: _run_key(item, prompt, version),
+            **self.listing_options(),
         )
 
     def create_run(

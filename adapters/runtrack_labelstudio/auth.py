@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from runtrack.errors import AuthenticationError, ConfigurationError, PayloadError
-from runtrack.http import ErrorInfo, HeaderAuth, RefreshingAuth, Transport, default_error_message
+from runtrack.http import DEFAULT_DEADLINE, ErrorInfo, HeaderAuth, RefreshingAuth, Transport, default_error_message
 from runtrack.paginate import Request
 
 if TYPE_CHECKING:
@@ -111,6 +111,8 @@ class PersonalAccessTokenAuth(RefreshingAuth):
         timeout: Any = None,
         max_retries: int = 4,
         clock: Callable[[], float] | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        verify: bool | str = True,
     ) -> None:
         self._pat = pat
         self._pat_clock = clock or (lambda: now())
@@ -125,6 +127,8 @@ class PersonalAccessTokenAuth(RefreshingAuth):
             timeout=timeout,
             max_retries=max_retries,
             describe_error=describe_refresh_error,
+            deadline=deadline,
+            verify=verify,
         )
         super().__init__(self._obtain, leeway=LEEWAY, secret_values=[pat], clock=self._pat_clock)
 
@@ -186,11 +190,21 @@ def describe_refresh_error(response: requests.Response) -> ErrorInfo:
     return ErrorInfo(message=message)
 
 
-def make_auth(api_key: str, *, base_url: str, timeout: Any, max_retries: int) -> HeaderAuth | PersonalAccessTokenAuth:
+def make_auth(
+    api_key: str,
+    *,
+    base_url: str,
+    timeout: Any,
+    max_retries: int,
+    deadline: float | None = DEFAULT_DEADLINE,
+    verify: bool | str = True,
+) -> HeaderAuth | PersonalAccessTokenAuth:
     """The auth for ``api_key``: legacy token or personal access token, decided by its shape."""
     key = api_key.strip()
     if not key:
         raise ConfigurationError("api_key is empty", platform=PLATFORM)
     if decode_jwt_payload(key) is None:
         return HeaderAuth({"Authorization": "Token " + key}, secret_values=[key])
-    return PersonalAccessTokenAuth(key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+    return PersonalAccessTokenAuth(
+        key, base_url=base_url, timeout=timeout, max_retries=max_retries, deadline=deadline, verify=verify
+    )

@@ -5,14 +5,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from runtrack.convert import open_enum, parse_datetime
+from runtrack.convert import enum_table, id_text, open_enum, parse_datetime
 from runtrack.errors import PayloadError
 from runtrack.model import Actor, Metric, Run, RunStatus, make_uid
 
-__all__ = ["KIND", "STATUS", "make_run_parser", "parse_actor"]
+__all__ = ["KIND", "STATUS", "make_run_parser", "parse_actor", "run_native_id"]
 
 PLATFORM = "labelstudio"
 ACTOR_CACHE = 1024
@@ -28,6 +29,9 @@ STATUS: Mapping[str, RunStatus] = {
     "canceled": RunStatus.CANCELED,
     "cancelled": RunStatus.CANCELED,
 }
+
+
+_STATUS_TABLE = enum_table(STATUS)
 
 
 def parse_actor(value: Any, path: str = "$.created_by") -> Actor | None:
@@ -57,8 +61,27 @@ def _count(item: Mapping[str, Any], field: str) -> int | None:
     raise PayloadError(f"expected a non-negative integer, got {str(value)[:40]!r}", path=f"$.{field}")
 
 
-def _id(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
+def _id(value: Any, field: str | None = None) -> str | None:
+    """An id field as text; empty, or a documentation placeholder (``"model_version": "model_version"`` in the
+    published examples of the old single-object shape), is absent."""
+    if value is None or value == "" or isinstance(value, bool) or (field is not None and value == field):
+        return None
+    return str(value)
+
+
+#: fields of the old single-object shape that never change during a run's life: its derived id is made of them
+_STABLE_FIELDS = ("project", "project_subset", "created_at", "organization")
+
+
+def run_native_id(item: Mapping[str, Any], prompt_id: str | None, version_id: str | None) -> str:
+    """The run's ``id``. The old single-object shape has no ``id`` key in every published example: one is derived
+    from the prompt, the version and the fields that stay the same while the run goes on (``derived-`` + 16 hex)."""
+    if "id" in item:  # an id that is there must be usable (null is an error, not "no id")
+        return id_text(item["id"])
+    prompt = _id(item.get("parent_model"), "parent_model") or prompt_id or ""
+    version = _id(item.get("model_version"), "model_version") or version_id or ""
+    parts = [prompt, version, *(str(item.get(f)) for f in _STABLE_FIELDS)]
+    return "derived-" + hashlib.sha1("|".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def make_run_parser(instance: str, prompt_id: str | None = None, version_id: str | None = None) -> Callable[[Any], Run]:
@@ -89,17 +112,14 @@ def make_run_parser(instance: str, prompt_id: str | None = None, version_id: str
     def parse_run(item: Any) -> Run:
         if not isinstance(item, dict):
             raise PayloadError(f"expected an inference run object, got {type(item).__name__}", path="$")
-        native = item.get("id")
-        if native is None or isinstance(native, (bool, dict, list)):
-            raise PayloadError("inference run without a usable id", path="$.id")
-        native_id = str(native)
-        status, status_raw = open_enum(RunStatus, STATUS, item.get("status"))
+        native_id = run_native_id(item, prompt_id, version_id)
+        status, status_raw = open_enum(RunStatus, _STATUS_TABLE, item.get("status"))
 
         scope: dict[str, str] = {}
-        prompt = _id(item.get("parent_model")) or prompt_id
+        prompt = _id(item.get("parent_model"), "parent_model") or prompt_id
         if prompt is not None:
             scope["prompt"] = prompt
-        version = _id(item.get("model_version")) or version_id
+        version = _id(item.get("model_version"), "model_version") or version_id
         if version is not None:
             scope["version"] = version
         project = _id(item.get("project"))

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from runtrack.convert import open_enum, parse_datetime
+from runtrack.convert import mask_secret_fields, mask_url_password, open_enum, parse_datetime
 from runtrack.errors import PayloadError
 
 __all__ = ["BackendState", "MLBackend", "MLBackendVersions", "parse_backend", "parse_versions"]
@@ -44,7 +44,9 @@ STATES: Mapping[str, BackendState] = {
 
 @attrs.frozen(kw_only=True)
 class MLBackend:
-    """One ML backend of a project. ``error`` is Label Studio's ``error_message``; ``raw`` the payload as received."""
+    """One ML backend of a project. ``error`` is Label Studio's ``error_message``; ``raw`` the payload as received
+    with secret fields (``basic_auth_pass``, ``password``, ``token``, ``secret``, ``api_key`` at any depth) and URL
+    passwords masked, see :func:`runtrack.convert.mask_secret_fields`."""
 
     id: int
     project: int | None
@@ -94,6 +96,11 @@ def _text(value: Any, path: str) -> str | None:
     return value
 
 
+def _url(value: Any) -> str | None:
+    text = _text(value, "$.url")
+    return None if text is None else mask_url_password(text)
+
+
 def parse_backend(item: Any) -> MLBackend:
     """An :class:`MLBackend` from one ``/api/ml`` object; unreadable values raise :class:`PayloadError`."""
     if not isinstance(item, dict):
@@ -106,7 +113,7 @@ def parse_backend(item: Any) -> MLBackend:
     return MLBackend(
         id=backend_id,
         project=_int(item.get("project"), "$.project"),
-        url=_text(item.get("url"), "$.url"),
+        url=_url(item.get("url")),
         title=_text(item.get("title"), "$.title"),
         state=state,
         state_raw=state_raw,
@@ -115,7 +122,7 @@ def parse_backend(item: Any) -> MLBackend:
         is_interactive=interactive if isinstance(interactive, bool) else None,
         created_at=parse_datetime(item.get("created_at"), "$.created_at"),
         updated_at=parse_datetime(item.get("updated_at"), "$.updated_at"),
-        raw=item,
+        raw=mask_secret_fields(item),
     )
 
 
@@ -133,5 +140,5 @@ def parse_versions(backend_id: int, body: Any) -> MLBackendVersions:
         backend_id=backend_id,
         versions=tuple(str(v) for v in versions if v is not None and v != ""),
         message=message if isinstance(message, str) and message else None,
-        raw=body,
+        raw=mask_secret_fields(body),
     )

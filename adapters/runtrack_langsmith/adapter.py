@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
-from runtrack.adapter import Adapter, Option, common_options, concurrency_option
+from runtrack.adapter import Adapter, Option, ScopeKeyword, common_options, concurrency_option, rate_limit_option
 from runtrack.errors import ConfigurationError, PayloadError, RuntrackError
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.model import Run
+from runtrack.option_values import parse_base_url
 from runtrack.paginate import (
     FanOut,
     HttpListing,
@@ -50,7 +51,6 @@ ITEMS_SECTION = {
 }
 ALL_SECTIONS = ("needs_my_review", "needs_others_review", "archived")
 ENDPOINTS = ("auto", "runs", "items")
-SCOPE = ("queue_id", "review_status", "archived")
 # cast: the core's Strategy protocol declares ``may_drift`` settable; the frozen strategies make it read-only.
 OFFSET_LIMIT = cast(Strategy, OffsetLimit())
 ITEMS_PAGES = cast(
@@ -63,6 +63,12 @@ def _endpoint(value: Any) -> str:
     if text not in ENDPOINTS:
         raise ValueError(f"must be one of {', '.join(ENDPOINTS)}")
     return text
+
+
+def _workspace_id(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise ValueError("expected a workspace id (a UUID string)")
+    return str(value).strip()
 
 
 def _options() -> tuple[Option, ...]:
@@ -86,6 +92,7 @@ def _options() -> tuple[Option, ...]:
         Option(
             name="workspace_id",
             env=("LANGSMITH_WORKSPACE_ID", "LANGSMITH_TENANT_ID"),
+            parse=_workspace_id,
             help="workspace (tenant) id, sent as X-Tenant-Id; needed with organization-scoped keys",
         ),
         Option(
@@ -94,8 +101,13 @@ def _options() -> tuple[Option, ...]:
             parse=_endpoint,
             help="queue runs endpoint: 'auto' (deprecated /runs, then /items on 404/410), 'runs' or 'items'",
         ),
-        Option(name="web_url", help="the LangSmith web app for deep links (derived from base_url by default)"),
+        Option(
+            name="web_url",
+            parse=parse_base_url,
+            help="the LangSmith web app for deep links (derived from base_url by default)",
+        ),
         concurrency_option("queues"),
+        rate_limit_option(100, "half of the 2,000 requests per 10 s LangSmith allows an API key"),
     )
 
 
@@ -109,6 +121,11 @@ class LangSmithAdapter(Adapter):
     name = PLATFORM
     kind = KIND
     options = _options()
+    scope_keywords = (
+        ScopeKeyword(name="queue_id", help="one annotation queue (default: every queue the key can see)"),
+        ScopeKeyword(name="review_status", help=f"one of {', '.join(REVIEW_FILTERS)}"),
+        ScopeKeyword(name="archived", help="true: archived runs only, false: not archived"),
+    )
 
     def __init__(self, *, environ: Mapping[str, str] | None = None, **options: Any) -> None:
         super().__init__(environ=environ, **options)
@@ -143,13 +160,26 @@ class LangSmithAdapter(Adapter):
 
     # -- listings
 
-    def listing(self, *, page_size: int | None = None, **scope: Any) -> Listing[Run]:
-        queue_id, review, archived = self._scope(scope)
+    def listing(
+        self,
+        *,
+        page_size: int | None = None,
+        queue_id: str | None = None,
+        review_status: str | None = None,
+        archived: bool | None = None,
+        **_: Any,  # runs() has checked the keywords against scope_keywords
+    ) -> Listing[Run]:
+        queue_id, review, archived = self._scope(
+            {"queue_id": queue_id, "review_status": review_status, "archived": archived}
+        )
         if queue_id is not None:
-            return self._queue_listing(queue_id, review, archived, page_size)
+            # one queue: ``concurrency`` of its pages in flight; several: that many queues at once instead, each
+            # with two pages in flight (a queue of up to a page and the short page that ends it: one round trip)
+            return self._queue_listing(queue_id, review, archived, page_size, self.config["concurrency"])
+        per_queue = 2 if self.config["concurrency"] > 1 else 1
         return FanOut(
             self._queues_listing({}, page_size=None),
-            lambda queue: self._queue_listing(queue.id, review, archived, page_size),
+            lambda queue: self._queue_listing(queue.id, review, archived, page_size, per_queue),
             container_id=lambda queue: queue.id,
             concurrency=self.config["concurrency"],
         )
@@ -160,12 +190,6 @@ class LangSmithAdapter(Adapter):
         return super().listing_name({"queue_id": queue_id, "review_status": review, "archived": archived})
 
     def _scope(self, scope: Mapping[str, Any]) -> tuple[str | None, str | None, bool | None]:
-        unknown = sorted(set(scope) - set(SCOPE))
-        if unknown:
-            raise ConfigurationError(
-                f"unknown scope keyword(s) {', '.join(unknown)} for langsmith; valid: {', '.join(SCOPE)}",
-                platform=self.name,
-            )
         queue_id = scope.get("queue_id")
         if queue_id is not None:
             queue_id = str(queue_id).strip()
@@ -186,19 +210,19 @@ class LangSmithAdapter(Adapter):
         return queue_id, review, archived
 
     def _queue_listing(
-        self, queue_id: str, review: str | None, archived: bool | None, page_size: int | None
+        self, queue_id: str, review: str | None, archived: bool | None, page_size: int | None, window: int = 1
     ) -> Listing[Run]:
         return QueueEndpoints(
             queue_id=queue_id,
             mode=self.config["endpoint"],
-            runs=lambda: self._runs_listing(queue_id, review, archived, page_size),
+            runs=lambda: self._runs_listing(queue_id, review, archived, page_size, window),
             items=lambda: self._items_listing(queue_id, review, archived, page_size),
             prefer_items=self._prefer_items,
             remember=self._remember_items,
         )
 
     def _runs_listing(
-        self, queue_id: str, review: str | None, archived: bool | None, page_size: int | None
+        self, queue_id: str, review: str | None, archived: bool | None, page_size: int | None, window: int = 1
     ) -> Listing[Run]:
         """``GET /api/v1/annotation-queues/{id}/runs``: offset/limit, ends on a short or empty page."""
         params: dict[str, Any] = {}
@@ -219,6 +243,8 @@ class LangSmithAdapter(Adapter):
             page_size=page_size,
             max_page_size=MAX_PAGE_SIZE,
             key=_run_key,
+            concurrency=window,
+            **self.listing_options(),
         )
 
     def _items_listing(
@@ -232,8 +258,8 @@ class LangSmithAdapter(Adapter):
         else:
             sections = ("archived",) if archived else ALL_SECTIONS[:2]
 
-        def section_listing(section: str) -> Listing[Run]:
-            items: HttpListing[Any] = HttpListing(
+        def section_items(section: str) -> Listing[Any]:
+            return HttpListing(
                 self.transport.json,
                 Request(
                     path=f"api/v1/platform/annotation-queues/{queue_id}/items",
@@ -243,20 +269,28 @@ class LangSmithAdapter(Adapter):
                 _identity,
                 page_size=page_size,
                 max_page_size=MAX_PAGE_SIZE,
+                key=_run_key,
+                **self.listing_options(),
             )
-            hydrator = Hydrator(
+
+        hydrators = {
+            section: Hydrator(
                 self.transport.json,
                 instance=self.instance,
                 queue_id=queue_id,
                 review=REVIEW_OF_SECTION[section],
                 web=self.web_url,
                 clock=self.clock,
+                on_invalid=self.config["on_invalid"],
             )
-            return HydratedItems(items, hydrator)
-
+            for section in sections
+        }
         if len(sections) == 1:
-            return section_listing(sections[0])
-        return FanOut(StaticListing(sections), section_listing, container_id=str)
+            return HydratedItems(section_items(sections[0]), lambda state: hydrators[sections[0]])
+        # Hydration above the sections, so the pipeline runs on from one section into the next.
+        return HydratedItems(
+            FanOut(StaticListing(sections), section_items, container_id=str), lambda state: hydrators[state["c"]]
+        )
 
     # -- queues
 
@@ -269,6 +303,7 @@ class LangSmithAdapter(Adapter):
             page_size=page_size,
             max_page_size=MAX_PAGE_SIZE,
             key=_run_key,
+            **self.listing_options(),
         )
 
     def queues(
@@ -345,7 +380,10 @@ class LangSmithAdapter(Adapter):
 
 
 def _run_key(item: dict[str, Any]) -> Any:
-    return item["id"]
+    """The dedupe key of a row: its id, or (for an id that is no id) something hashable; the row's mapping then
+    names the field in a :class:`PayloadError`."""
+    value = item["id"]
+    return value if isinstance(value, (str, int)) else ("invalid id", repr(value))
 
 
 def _identity(item: Any) -> Any:

@@ -15,10 +15,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
-from runtrack.convert import format_datetime, parse_datetime
+from runtrack.convert import format_datetime, id_text, parse_datetime
 from runtrack.errors import PayloadError
+from runtrack.http import Request
 from runtrack.model import ReviewStatus, Run
-from runtrack.paginate import HttpListing, PageToken, Request, Strategy
+from runtrack.paginate import HttpListing, PageToken, SkippedItem, Strategy
 
 from .mapping import map_item_run
 
@@ -95,8 +96,10 @@ class Hydrator:
         review: ReviewStatus,
         web: str,
         clock: Callable[[], datetime] = utcnow,
+        on_invalid: str = "raise",
     ) -> None:
         self.fetch = fetch
+        self.on_invalid = on_invalid
         self.instance = instance
         self.queue_id = queue_id
         self.review = review
@@ -105,26 +108,36 @@ class Hydrator:
         self.skipped = 0
         self.unresolved = 0
 
-    def __call__(self, items: Sequence[Any], positions: Sequence[int]) -> tuple[list[Run], list[int]]:
-        """Runs for ``items`` (raw items at ``positions`` of the items page) and the positions of those kept."""
+    def __call__(
+        self, items: Sequence[Any], positions: Sequence[int]
+    ) -> tuple[list[Run], list[int], list[SkippedItem]]:
+        """Runs for ``items`` (raw items at ``positions`` of the items page), the positions of those kept, and
+        the items left out because they could not be mapped (``on_invalid="skip"``; otherwise that raises)."""
         wanted: list[int] = []
         for i, item in enumerate(items):
             if not isinstance(item, dict):
                 raise PayloadError(f"expected a queue item object, got {type(item).__name__}", path=_at(positions[i]))
             item_type = item.get("item_type")
+            if item.get("run_id") is not None:
+                try:
+                    id_text(item["run_id"], "$.run_id")
+                except PayloadError as exc:
+                    raise PayloadError(exc.message, path=_at(positions[i]) + ".run_id") from None
             if item.get("run_id") is None or (item_type is not None and str(item_type).upper() != "RUN"):
                 continue
             wanted.append(i)
         if len(wanted) < len(items):
-            skipped = len(items) - len(wanted)
-            self.skipped += skipped
-            log.warning("queue %s: %d item(s) without a run (threads or examples) left out", self.queue_id, skipped)
+            not_runs = len(items) - len(wanted)
+            self.skipped += not_runs
+            log.warning("queue %s: %d item(s) without a run (threads or examples) left out", self.queue_id, not_runs)
         found: dict[str, tuple[dict[str, Any], str]] = {}
         queryable = [i for i in wanted if items[i].get("project_id") is not None]
         for start in range(0, len(queryable), MAX_IDS_PER_QUERY):
             chunk = queryable[start : start + MAX_IDS_PER_QUERY]
             found.update(self._query([items[i] for i in chunk], [positions[i] for i in chunk]))
         runs = []
+        kept: list[int] = []
+        skipped: list[SkippedItem] = []
         missing = 0
         for i in wanted:
             item = items[i]
@@ -144,10 +157,15 @@ class Hydrator:
                     )
                 )
             except PayloadError as exc:
-                raise PayloadError(
-                    f"POST {QUERY_PATH} (run {item['run_id']} of queue item {_at(positions[i])}): {exc.message}",
-                    path=exc.path,
-                ) from None
+                message = f"POST {QUERY_PATH} (run {item['run_id']} of queue item {_at(positions[i])}): {exc.message}"
+                if self.on_invalid != "skip":
+                    raise PayloadError(message, path=exc.path) from None
+                skipped.append(
+                    SkippedItem(path=exc.path or _at(positions[i]), native_id=str(item["run_id"]), reason=message)
+                )
+                log.warning("queue %s: skipped the invalid run %s: %s", self.queue_id, item["run_id"], message)
+                continue
+            kept.append(positions[i])
         if missing:
             self.unresolved += missing
             log.warning(
@@ -157,7 +175,7 @@ class Hydrator:
                 missing,
                 QUERY_PATH,
             )
-        return runs, [positions[i] for i in wanted]
+        return runs, kept, skipped
 
     def _query(self, items: list[dict[str, Any]], positions: list[int]) -> dict[str, tuple[dict[str, Any], str]]:
         starts = [
@@ -175,7 +193,7 @@ class Hydrator:
         }
         listing: HttpListing[Any] = HttpListing(
             self.fetch,
-            Request(method="POST", path=QUERY_PATH, json=body, idempotent=True),
+            Request(method="POST", path=QUERY_PATH, json=body, idempotent=True),  # the POST only reads
             QUERY_PAGES,
             _identity,
             page_size=len(items),

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
@@ -29,25 +30,55 @@ Endpoint = Literal["runs", "items"]
 
 
 class HydratedItems:
-    """A listing of runs from a listing of raw queue items and the hydrator that resolves them."""
+    """A listing of runs from a listing of raw queue items (one review section, or a fan-out over several) and the
+    hydrators that resolve them.
 
-    def __init__(self, items: Listing[Any], hydrate: Hydrator) -> None:
+    Pipelined: while page k is consumed, page k+1 is hydrated (its ``runs/query`` in a worker thread) and the items
+    page after it is already requested (the items listing fetches ahead), so a page costs one round trip, not two.
+    Pages still come in order; an error surfaces after every page before it.
+    """
+
+    def __init__(self, items: Listing[Any], hydrator: Callable[[State], Hydrator]) -> None:
         self.items = items
-        self.hydrate = hydrate
+        self.hydrator = hydrator  # the hydrator of a page's state (each review section has its own)
 
     def resume_at(self, state: State, position: int) -> State:
         return self.items.resume_at(state, position)
 
+    def _hydrated(self, page: RawPage[Any]) -> RawPage[Run]:
+        positions = page.positions or range(page.first_position, page.first_position + len(page.items))
+        runs, kept, skipped = self.hydrator(page.state)(page.items, list(positions))
+        same = len(kept) == len(page.items)
+        return attrs.evolve(
+            page,
+            items=tuple(runs),
+            positions=page.positions if same else tuple(kept),
+            skipped=page.skipped + tuple(skipped),
+        )
+
     def pages(self, state: State) -> Iterator[RawPage[Run]]:
-        for page in self.items.pages(state):
-            positions = page.positions or range(page.first_position, page.first_position + len(page.items))
-            runs, kept = self.hydrate(page.items, list(positions))
-            same = len(kept) == len(page.items)
-            yield attrs.evolve(
-                page,
-                items=tuple(runs),
-                positions=page.positions if same else tuple(kept),
-            )
+        items = iter(self.items.pages(state))
+        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="runtrack-hydrate")
+        ahead: concurrent.futures.Future[RawPage[Run]] | None = None
+        try:
+            while True:
+                try:
+                    page = next(items, None)
+                except Exception:
+                    if ahead is not None:  # the page hydrated meanwhile comes first, then the error
+                        yield ahead.result()
+                    raise
+                hydrating = pool.submit(self._hydrated, page) if page is not None else None
+                if ahead is not None:
+                    yield ahead.result()
+                if hydrating is None:
+                    return
+                ahead = hydrating
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
 
 def is_gone(exc: RuntrackError) -> bool:
@@ -77,6 +108,7 @@ class QueueEndpoints:
         self.queue_id = queue_id
         self.mode = mode
         self._make = {"runs": runs, "items": items}
+        self.wanted: int | None = None  #: passed on to the endpoint's listing (RunIterator's max_items)
         self.prefer_items = prefer_items
         self.remember = remember
 
@@ -118,7 +150,7 @@ class QueueEndpoints:
         if endpoint == "runs":
             resumed = inner is not None
             try:
-                for page in self._make["runs"]().pages(inner):
+                for page in self._listing("runs").pages(inner):
                     resumed = True
                     yield _tag(page, "runs")
                 return
@@ -133,8 +165,14 @@ class QueueEndpoints:
                     " and restarting the queue there (runs already listed from it may come again)" if resumed else "",
                 )
             endpoint, inner = "items", None
-        for page in self._make["items"]().pages(inner):
+        for page in self._listing("items").pages(inner):
             yield _tag(page, "items")
+
+    def _listing(self, endpoint: Endpoint) -> Listing[Run]:
+        listing = self._make[endpoint]()
+        if self.wanted is not None and hasattr(listing, "wanted"):
+            listing.wanted = self.wanted
+        return listing
 
 
 def _tag(page: RawPage[Run], endpoint: Endpoint) -> RawPage[Run]:

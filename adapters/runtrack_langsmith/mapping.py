@@ -10,11 +10,12 @@ Both give the same ``uid`` for the same LangSmith run: ``native_id`` is the run 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from runtrack.convert import parse_datetime, parse_decimal
+from runtrack.convert import enum_table, id_text, open_enum, optional_text, parse_datetime, parse_decimal
 from runtrack.errors import PayloadError
 from runtrack.model import ReviewStatus, Run, RunStatus, make_uid
 
@@ -46,14 +47,13 @@ REVIEW_OF_SECTION = {
 
 _TOKENS = (("prompt_tokens", "input_tokens"), ("completion_tokens", "output_tokens"), ("total_tokens", "total_tokens"))
 _COSTS = (("prompt_cost", "input_cost"), ("completion_cost", "output_cost"), ("total_cost", "total_cost"))
-_UNKNOWN = RunStatus.UNKNOWN
+
+
+_STATUS_TABLE = enum_table(STATUS)
 
 
 def _status(raw: Any) -> tuple[RunStatus, str | None]:
-    if raw is None:
-        return _UNKNOWN, None
-    text = raw if isinstance(raw, str) else str(raw)
-    return STATUS.get(text.lower(), _UNKNOWN), text
+    return open_enum(RunStatus, _STATUS_TABLE, raw)
 
 
 def _metrics(run: dict[str, Any], prefix: str) -> dict[str, int | float | Decimal]:
@@ -63,7 +63,9 @@ def _metrics(run: dict[str, Any], prefix: str) -> dict[str, int | float | Decima
     for source, name in _TOKENS:
         value = get(source)
         if value is not None:
-            if value.__class__ is not int and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            if value.__class__ is not int and (
+                isinstance(value, bool) or not isinstance(value, float) or not math.isfinite(value)
+            ):
                 raise PayloadError(f"expected a token count, got {value!r:.40}", path=f"{prefix}.{source}")
             metrics[name] = value
     for source, name in _COSTS:
@@ -71,10 +73,12 @@ def _metrics(run: dict[str, Any], prefix: str) -> dict[str, int | float | Decima
         if value is not None:
             if value.__class__ is str:
                 try:
-                    metrics[name] = Decimal(value)
-                    continue
+                    cost = Decimal(value)
                 except ArithmeticError:
-                    pass  # the slow path below names the field
+                    cost = None  # the slow path below names the field
+                if cost is not None and cost.is_finite():
+                    metrics[name] = cost
+                    continue
             cost = parse_decimal(value, f"{prefix}.{source}")
             if cost is not None:
                 metrics[name] = cost
@@ -88,6 +92,16 @@ def _tags(run: dict[str, Any], prefix: str) -> tuple[str, ...]:
     if tags.__class__ is not list:
         raise PayloadError(f"expected an array of tags, got {type(tags).__name__}", path=f"{prefix}.tags")
     return tuple(map(str, tags))
+
+
+def parent_id(run: dict[str, Any]) -> Any:
+    """The parent run's id: ``parent_run_id``, else the last of ``parent_run_ids`` (root first, as v2 sends it)."""
+    parent = run.get("parent_run_id")
+    if parent is None:
+        parents = run.get("parent_run_ids")
+        if isinstance(parents, list) and parents:
+            parent = parents[-1]
+    return parent
 
 
 def link(web: str, app_path: Any) -> str | None:
@@ -110,9 +124,7 @@ def queue_run_parser(
     reviewed, pending = ReviewStatus.REVIEWED, ReviewStatus.PENDING
 
     def parse(item: dict[str, Any]) -> Run:
-        run_id = item.get("id")
-        if run_id is None:
-            raise PayloadError("run has no id", path="$.id")
+        run_id = id_text(item.get("id"))
         status, status_raw = _status(item.get("status"))
         started = parse_datetime(item.get("start_time"), "$.start_time")
         scope = {"queue_id": queue_id}
@@ -120,13 +132,13 @@ def queue_run_parser(
             value = item.get(key)
             if value is not None:
                 scope[key] = str(value)
-        parent = item.get("parent_run_id")
+        parent = parent_id(item)
         return Run(
             platform=PLATFORM,
             instance=instance,
             kind=KIND,
-            native_id=str(run_id),
-            name=item.get("name"),
+            native_id=run_id,
+            name=optional_text(item.get("name"), "$.name"),
             status=status,
             status_raw=status_raw,
             review_status=review if review is not None else (reviewed if item.get("completed_by") else pending),
@@ -136,7 +148,7 @@ def queue_run_parser(
             parent_uid=None if parent is None else make_uid(PLATFORM, instance, KIND, str(parent)),
             scope=scope,
             metrics=_metrics(item, "$"),
-            error=item.get("error"),
+            error=optional_text(item.get("error"), "$.error", structured=True),
             tags=_tags(item, "$"),
             url=link(web, item.get("app_path")),
             raw=item,
@@ -168,7 +180,7 @@ def map_item_run(
             platform=PLATFORM,
             instance=instance,
             kind=KIND,
-            native_id=str(item["run_id"]),
+            native_id=id_text(item["run_id"], "$.run_id"),
             review_status=review,
             scope=scope,
             raw=raw,
@@ -180,14 +192,13 @@ def map_item_run(
         scope["session_id"] = str(project)
     if run.get("trace_id") is not None:
         scope["trace_id"] = str(run["trace_id"])
-    parents = run.get("parent_run_ids")
-    parent = parents[-1] if isinstance(parents, list) and parents else None
+    parent = parent_id(run)
     return Run(
         platform=PLATFORM,
         instance=instance,
         kind=KIND,
-        native_id=str(item["run_id"]),
-        name=run.get("name"),
+        native_id=id_text(item["run_id"], "$.run_id"),
+        name=optional_text(run.get("name"), f"{run_path}.name"),
         status=status,
         status_raw=status_raw,
         review_status=review,
@@ -197,7 +208,7 @@ def map_item_run(
         parent_uid=None if parent is None else make_uid(PLATFORM, instance, KIND, str(parent)),
         scope=scope,
         metrics=_metrics(run, run_path),
-        error=run.get("error"),
+        error=optional_text(run.get("error"), f"{run_path}.error", structured=True),
         tags=_tags(run, run_path),
         url=link(web, run.get("app_path")),
         raw=raw,

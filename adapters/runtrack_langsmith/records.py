@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from runtrack.convert import parse_datetime
+from runtrack.convert import id_text, mask_secret_fields, parse_datetime
 from runtrack.errors import PayloadError
 
 __all__ = ["Queue", "QueueEntry", "parse_queue", "parse_queue_entry"]
@@ -47,11 +47,10 @@ def _text(item: dict[str, Any], key: str) -> str | None:
 def parse_queue(item: Any) -> Queue:
     if not isinstance(item, dict):
         raise PayloadError(f"expected a queue object, got {type(item).__name__}", path="$")
-    if item.get("id") is None:
-        raise PayloadError("queue has no id", path="$.id")
+    queue_id = id_text(item.get("id"))
     total = item.get("total_runs")
     return Queue(
-        id=str(item["id"]),
+        id=queue_id,
         name=_text(item, "name"),
         description=_text(item, "description"),
         queue_type=_text(item, "queue_type"),
@@ -59,7 +58,7 @@ def parse_queue(item: Any) -> Queue:
         tenant_id=_text(item, "tenant_id"),
         created_at=parse_datetime(item.get("created_at"), "$.created_at"),
         updated_at=parse_datetime(item.get("updated_at"), "$.updated_at"),
-        raw=item,
+        raw=mask_secret_fields(item),
     )
 
 
@@ -71,5 +70,5 @@ def parse_queue_entry(item: Any, index: int) -> QueueEntry:
         queue_id=_text(item, "queue_id"),
         run_id=_text(item, "run_id"),
         added_at=parse_datetime(item.get("added_at"), f"$[{index}].added_at"),
-        raw=item,
+        raw=mask_secret_fields(item),
     )

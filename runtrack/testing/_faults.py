@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
 RetryAfter = int | float | Literal["http-date"] | None
+#: A path segment with a digit in it is an id (queue UUID, prompt number, studio RID): endpoints are counted without.
+_ID_SEGMENT = re.compile(r"/[^/]*\d[^/]*")
 
 _KNOBS = (
     "latency",
@@ -43,7 +46,8 @@ class ServerErrors:
 
 @dataclass(frozen=True)
 class Injected:
-    """One fault that was injected: request number (as counted by the knobs), kind, method and path."""
+    """One fault that was injected: request number (as counted by the knobs, per method and path), kind, method
+    and path."""
 
     n: int
     kind: str
@@ -69,8 +73,12 @@ class Faults:
     """Mutable, thread-safe fault knobs of one fake server.
 
     Every request whose path starts with ``path_prefix`` (all requests when None) is counted,
-    1-based, since the last :meth:`configure`/:meth:`clear`; a knob ``x_every=k`` fires on the
-    requests whose number is a multiple of ``k``. Precedence on one request:
+    1-based, since the last :meth:`configure`/:meth:`clear`, **per endpoint** (method and path with
+    its id segments left out: every queue's ``/runs`` is one endpoint): the requests of one endpoint
+    are numbered on their own, so requests to another endpoint that overlap in time (the next page
+    fetched while this one is hydrated) never move which request a knob hits. A knob ``x_every=k``
+    fires on the requests whose number is a multiple of ``k``; ``ServerErrors.statuses`` cycle per
+    endpoint too. ``count`` is the total over all endpoints. Precedence on one request:
     reset > server error > rate limit; truncation applies only to a normal 200 answer with a body.
     ``repeat_token`` and ``offset_drift`` are read by the vendor handlers (Foundry, LangSmith).
     """
@@ -90,6 +98,7 @@ class Faults:
     injected: list[Injected] = field(default_factory=list, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
     _token_pages: int = field(default=0, init=False, repr=False)
+    _per_endpoint: dict[tuple[str, str], list[int]] = field(default_factory=dict, init=False, repr=False)
 
     def configure(self, **knobs: object) -> Faults:
         """Set knobs atomically and restart the counters (unset knobs keep their values)."""
@@ -114,6 +123,7 @@ class Faults:
     def _restart(self) -> None:
         self.count = 0
         self._token_pages = 0
+        self._per_endpoint.clear()
         self.injected.clear()
 
     def injected_kinds(self) -> list[str]:
@@ -126,7 +136,9 @@ class Faults:
         with self._lock:
             if self.path_prefix is not None and not path.startswith(self.path_prefix):
                 return None
-            self.count = n = self.count + 1
+            self.count += 1
+            endpoint = self._per_endpoint.setdefault((method, _ID_SEGMENT.sub("/{}", path)), [0, 0])
+            endpoint[0] = n = endpoint[0] + 1
             kind: str | None = None
             status: int | None = None
             if self.reset_every and n % self.reset_every == 0:
@@ -134,8 +146,8 @@ class Faults:
             elif self.server_errors is not None and self.server_errors.hits(n):
                 kind = "server_error"
                 errs = self.server_errors
-                hit_index = sum(1 for i in self.injected if i.kind == "server_error")
-                status = errs.statuses[hit_index % len(errs.statuses)] if errs.statuses else 503
+                status = errs.statuses[endpoint[1] % len(errs.statuses)] if errs.statuses else 503
+                endpoint[1] += 1
             elif self.rate_limit_every and n % self.rate_limit_every == 0:
                 kind, status = "rate_limit", 429
             truncate = None

@@ -152,6 +152,7 @@ class ClitestAdapter(runtrack.Adapter):
             page_size=page_size,
             max_page_size=PAGE,
             key=lambda item: item["id"],
+            **self.listing_options(),
         )
 
     def listing(self, *, page_size: int | None = None, box: str | None = None) -> Listing[runtrack.Run]:

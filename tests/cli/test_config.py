@@ -95,7 +95,7 @@ def test_inline_secret_is_refused_and_never_echoed() -> None:
         parse(source(api_key="sk-live-abcdef"))
     assert info.value.key == "source[0].api_key" and "api_key_env" in str(info.value)
     assert "sk-live" not in str(info.value)
-    with pytest.raises(ConfigFileError, match="NAME of an environment variable") as info:
+    with pytest.raises(ConfigFileError, match="looks like a key, not a variable name") as info:
         parse(source(api_key_env="sk-live abcdef"))
     assert "sk-live" not in str(info.value)
 

@@ -180,6 +180,7 @@ def test_resume_across_studios_after_a_restart(tmp_path: Path, stop_after: int) 
             p = next(pages)
             seen += ids(p.items)
             checkpoint.write_text(json.dumps({"cursor": p.next_cursor}))
+        pages.close()  # the next page is fetched ahead while this one is consumed: let that request finish here
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         add_two_studios(mock)
         again = runtrack.connect(

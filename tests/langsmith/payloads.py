@@ -146,10 +146,15 @@ def add_runs_page(queue: str, offset: int, rows: list[dict[str, Any]], *, limit:
 
 
 def add_runs_pages(queue: str, total: int, *, limit: int = 100, start: int = 0, **params: str) -> None:
-    """Pages of ``total`` rows numbered from ``start``; a short (or empty) page ends the listing."""
-    for offset in range(0, total + 1, limit):
-        count = min(limit, total - offset)
+    """Pages of ``total`` rows numbered from ``start`` at the offsets runtrack asks (consecutive pages of 20 or more
+    overlap by an item, see docs/pagination.md); a short (or empty) page ends the listing."""
+    offset = 0
+    while True:
+        count = max(0, min(limit, total - offset))
         add_runs_page(queue, offset, [v1_row(start + offset + i) for i in range(count)], limit=limit, **params)
+        if count < limit:
+            return
+        offset += limit - (limit >= 20)
 
 
 def add_items_page(

@@ -95,7 +95,7 @@ def test_secrets_stay_out_of_reprs() -> None:
     ("options", "message"),
     [
         ({"endpoint": "v2"}, "must be one of auto, runs, items"),
-        ({"colour": "red"}, "valid: api_key, base_url, concurrency, endpoint"),
+        ({"colour": "red"}, "valid: api_key, base_url, ca_bundle, concurrency, deadline, endpoint"),
         ({"base_url": "ftp://x"}, "http:// or https://"),
     ],
 )
@@ -111,7 +111,7 @@ def test_endpoint_option_is_case_insensitive() -> None:
 @pytest.mark.parametrize(
     ("scope", "message"),
     [
-        ({"project": "x"}, "unknown scope keyword.*valid: queue_id, review_status, archived"),
+        ({"project": "x"}, "unknown scope keyword.*valid: archived, queue_id, review_status"),
         ({"review_status": "done"}, "valid: needs_my_review, needs_others_review, completed"),
         ({"archived": "yes"}, "archived must be True, False or None"),
         ({"queue_id": " "}, "queue_id must not be empty"),

@@ -26,15 +26,15 @@ def test_a_short_last_page_ends_the_listing() -> None:
     add_runs_pages(QUEUE, 250)
     runs = list(adapter().runs(queue_id=QUEUE))
     assert [r.native_id for r in runs] == [rid(i) for i in range(250)]
-    assert len(responses.calls) == 3  # offsets 0, 100, 200 (50 rows): no extra request
+    assert len(responses.calls) == 3  # offsets 0, 99, 198 (52 rows): no extra request
 
 
 @responses.activate
-def test_an_exact_multiple_of_the_page_size_ends_on_the_empty_page() -> None:
+def test_an_exact_multiple_of_the_page_size_ends_on_the_overlapping_short_page() -> None:
     add_runs_pages(QUEUE, 200)
     assert len(list(adapter().runs(queue_id=QUEUE))) == 200
     offsets = [c.request.params["offset"] for c in responses.calls]
-    assert offsets == ["0", "100", "200"]
+    assert offsets == ["0", "99", "198"]  # the overlap makes the last page short: no empty page needed
 
 
 @pytest.mark.parametrize(("asked", "sent"), [(500, 100), (100, 100), (7, 7), (1, 1), (None, 100)])

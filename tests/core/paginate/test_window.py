@@ -1,0 +1,119 @@
+"""Pages in flight: several offset pages at once, the next token page while this one is consumed."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from runtrack.errors import ServerError
+from runtrack.paginate import HttpListing, OffsetLimit, PageToken, Request, RunIterator
+
+from .helpers import Server, ident, offset_server, token_server
+
+
+def offset_listing(server: Server, concurrency: int, **kw: Any) -> HttpListing[Any]:
+    return HttpListing(
+        server, Request(path="q"), OffsetLimit(), ident, key=lambda x: x["id"], concurrency=concurrency, **kw
+    )
+
+
+def page_view(lst: HttpListing[Any], **kw: Any) -> list[tuple[Any, ...]]:
+    return [(p.items, p.cursor, p.next_cursor) for p in RunIterator(lst, name="w", **kw).pages()]
+
+
+@pytest.mark.parametrize("total", [0, 1, 99, 100, 101, 250, 1000])
+def test_the_window_delivers_the_same_pages_and_cursors_as_the_serial_loop(total: int) -> None:
+    items = [{"id": i} for i in range(total)]
+    serial_server, window_server = offset_server(items), offset_server(items)
+    serial = page_view(offset_listing(serial_server, 1, page_size=100))
+    windowed = page_view(offset_listing(window_server, 8, page_size=100))
+    assert windowed == serial
+    assert [x for p in windowed for x in p[0]] == items
+    # the end is found from a short page; what was in flight beyond it is at most the window
+    assert len(serial_server.requests) <= len(window_server.requests) <= len(serial_server.requests) + 7
+
+
+def test_max_items_stops_without_a_burst() -> None:
+    server = offset_server([{"id": i} for i in range(10_000)])
+    got = list(RunIterator(offset_listing(server, 8, page_size=100), name="w", max_items=150))
+    assert len(got) == 150
+    # slow start: one page, then two in flight; 150 items need two pages
+    assert len(server.requests) <= 3
+
+
+def test_an_error_in_flight_surfaces_in_order_with_the_cursor_of_its_page() -> None:
+    items = [{"id": i} for i in range(500)]
+
+    def answer(req: Request) -> Any:
+        offset = int(req.params["offset"])
+        if offset >= 285:
+            raise ServerError("boom", status_code=503)
+        return items[offset : offset + 100]
+
+    got: list[int] = []
+    with pytest.raises(ServerError) as info:
+        for item in RunIterator(offset_listing(Server(answer), 4, page_size=100), name="w"):
+            got.append(item["id"])
+    assert 285 <= len(got) < 385 and got == list(range(len(got)))  # every page before the failing one, nothing after
+    rest = list(RunIterator(offset_listing(offset_server(items), 4, page_size=100), name="w", cursor=info.value.cursor))
+    assert got + [x["id"] for x in rest] == list(range(500))
+
+
+def test_the_window_shrinks_to_what_the_congestion_signal_allows() -> None:
+    class Congestion:
+        def __init__(self) -> None:
+            self.asked: list[int] = []
+
+        def limit(self, maximum: int) -> int:
+            self.asked.append(maximum)
+            return 1
+
+    in_flight = peak = 0
+    lock = threading.Lock()
+    items = [{"id": i} for i in range(2000)]
+
+    def answer(req: Request) -> Any:
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        offset = int(req.params["offset"])
+        with lock:
+            in_flight -= 1
+        return items[offset : offset + 100]
+
+    congestion = Congestion()
+    got = list(RunIterator(offset_listing(Server(answer), 8, page_size=100, congestion=congestion), name="w"))
+    assert got == items
+    assert peak == 1 and congestion.asked and set(congestion.asked) == {8}
+
+
+def test_the_next_token_page_is_requested_while_this_one_is_consumed() -> None:
+    second_asked = threading.Event()
+    pages = {None: {"data": [1], "nextPageToken": "a"}, "a": {"data": [2]}}
+
+    def answer(req: Request) -> Any:
+        if req.params.get("pageToken") == "a":
+            second_asked.set()
+        return pages[req.params.get("pageToken")]
+
+    it = RunIterator(HttpListing(Server(answer), Request(path="t"), PageToken(), ident), name="t")
+    for item in it:
+        if item == 1:
+            assert second_asked.wait(10), "page 2 was not requested while page 1 was being consumed"
+    assert it.last_cursor is None
+
+
+def test_prefetch_can_be_turned_off() -> None:
+    server = token_server({None: {"data": [1], "nextPageToken": "a"}, "a": {"data": [2]}})
+    pages = RunIterator(HttpListing(server, Request(path="t"), PageToken(), ident, prefetch=False), name="t").pages()
+    next(pages)
+    assert len(server.requests) == 1
+    assert [p.items for p in pages] == [(2,)]
+
+
+def test_concurrency_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="concurrency"):
+        offset_listing(offset_server([]), 0)

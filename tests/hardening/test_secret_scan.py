@@ -1,0 +1,152 @@
+"""The secret scan: every command and error path we can start, with recognisable credentials of the four kinds
+(Label Studio legacy token, Label Studio personal access token, LangSmith key, Foundry token), and no output
+(stdout, stderr with --debug, library logs, reports in every format, export and checkpoint files, reprs)
+contains any 8-character piece of them."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import runtrack
+from runtrack.cli import main
+from runtrack.report import FORMATS
+from runtrack.run_formats import RUN_FORMATS
+from runtrack.testing import FakeFoundry, FakeLabelStudio, FakeLangSmith, Request, Response
+
+from .servers import FOUNDRY_TOKEN, LANGSMITH_KEY, LANGSMITH_TENANT, LS_LEGACY, Hostile, leaked
+
+ENV = {"RT_LANGSMITH": LANGSMITH_KEY, "RT_FOUNDRY": FOUNDRY_TOKEN, "RT_LS_TOKEN": LS_LEGACY}
+
+
+class Outputs:
+    """Everything the scan looked at, by where it came from."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        self.secrets = secrets
+        self.seen: dict[str, str] = {}
+
+    def add(self, where: str, text: str | bytes) -> None:
+        self.seen[where] = text.decode("utf-8", "backslashreplace") if isinstance(text, bytes) else text
+
+    def leaks(self) -> dict[str, list[str]]:
+        return {where: found for where, text in self.seen.items() if (found := leaked(text, *self.secrets))}
+
+
+@pytest.fixture
+def fakes() -> Iterator[tuple[FakeLangSmith, FakeFoundry, FakeLabelStudio]]:
+    with (
+        FakeLangSmith(queues=2, runs_per_queue=6, api_key=LANGSMITH_KEY, tenant_id=LANGSMITH_TENANT) as ls,
+        FakeFoundry(studios=2, runs_per_studio=6, token=FOUNDRY_TOKEN) as fd,
+        FakeLabelStudio(prompts=2, versions_per_prompt=1, runs_per_version=3, token=LS_LEGACY) as lst,
+    ):
+        yield ls, fd, lst
+
+
+def _echo(req: Request) -> Response:
+    """A hostile server: echoes every header and the body back in every error field it can."""
+    seen = " ".join(f"{k}: {v}" for k, v in req.headers.items()) + " body: " + req.body.decode("utf-8", "replace")
+    headers = [("X-Request-Id", seen[:200].replace("\r", " ").replace("\n", " "))]
+    body = {"detail": seen, "message": seen, "errorName": seen[:100], "parameters": {"echo": seen}}
+    return Response.json(body, 401 if "refresh" in req.path else 400, headers)
+
+
+def _config(tmp_path: Path, name: str, ls: str, fd: str, lst: str, studios: list[str], prompts: list[Any]) -> Path:
+    path = tmp_path / name
+    path.write_text(
+        f'[[source]]\nname = "ls"\nadapter = "langsmith"\nbase_url = "{ls}"\napi_key_env = "RT_LANGSMITH"\n'
+        f'workspace_id = "{LANGSMITH_TENANT}"\n'
+        f'[[source]]\nname = "fd"\nadapter = "foundry"\nbase_url = "{fd}"\napi_key_env = "RT_FOUNDRY"\n'
+        f"model_studios = {json.dumps(studios)}\nenrich_end_times = true\n"
+        f'[[source]]\nname = "legacy"\nadapter = "labelstudio"\nbase_url = "{lst}"\napi_key_env = "RT_LS_TOKEN"\n'
+        f"scope = {{ prompt_id = {json.dumps(prompts)} }}\n"
+        f'[[source]]\nname = "pat"\nadapter = "labelstudio"\nbase_url = "{lst}"\napi_key_env = "RT_LS_PAT"\n'
+        f"scope = {{ prompt_id = {json.dumps(prompts)} }}\n"
+    )
+    return path
+
+
+def test_no_output_of_any_command_or_error_path_holds_a_credential(
+    fakes: tuple[FakeLangSmith, FakeFoundry, FakeLabelStudio],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ls, fd, lst = fakes
+    out = Outputs((LANGSMITH_KEY, FOUNDRY_TOKEN, LS_LEGACY, lst.pat))
+    for var, value in {**ENV, "RT_LS_PAT": lst.pat}.items():
+        monkeypatch.setenv(var, value)
+    caplog.set_level(logging.DEBUG)
+
+    def cli(where: str, *argv: str, expect: tuple[int, ...] = (0,)) -> None:
+        code = main(["--debug", *argv])
+        stdout, stderr = capsys.readouterr()
+        out.add(f"{where} stdout", stdout)
+        out.add(f"{where} stderr", stderr)
+        assert code in expect, f"{where}: exit {code}\n{stderr[-2000:]}"
+
+    good = _config(tmp_path, "good.toml", ls.base_url, fd.base_url, lst.base_url, fd.studio_rids, lst.prompt_ids)
+    with Hostile(_echo) as echo:
+        bad = _config(tmp_path, "bad.toml", *(echo.base_url,) * 3, fd.studio_rids, [1])
+        for config, expect in ((good, 0), (bad, 1)):
+            for fmt in FORMATS:
+                cli(f"report {config.name} {fmt}", "report", "--config", str(config), "--format", fmt, expect=(expect,))
+                report = tmp_path / f"report-{config.stem}.{fmt}"
+                cli(f"report -o {config.name} {fmt}", "report", "--config", str(config), "--format", fmt,
+                    "-o", str(report), expect=(expect,))  # fmt: skip
+                out.add(f"file {report.name}", report.read_bytes())
+            export = tmp_path / f"export-{config.stem}.jsonl"
+            cli(f"export {config.name}", "export", "--config", str(config), "-o", str(export), expect=(expect,))
+            out.add(f"file {export.name}", export.read_bytes())
+            checkpoint = export.with_name(export.name + ".checkpoint.json")
+            if expect:
+                out.add(f"file {checkpoint.name}", checkpoint.read_bytes())
+        runs_cases = [
+            ("langsmith", "RT_LANGSMITH", ls.base_url, ["--scope", f"queue_id={ls.queue_ids[0]}"]),
+            ("foundry", "RT_FOUNDRY", fd.base_url, ["--scope", f"model_studio_rid={fd.studio_rids[0]}"]),
+            ("labelstudio", "RT_LS_TOKEN", lst.base_url, ["--scope", f"prompt_id={lst.prompt_ids[0]}"]),
+            ("labelstudio", "RT_LS_PAT", lst.base_url, ["--scope", f"prompt_id={lst.prompt_ids[0]}"]),
+        ]
+        for adapter, var, url, scope in runs_cases:
+            for base, expect in ((url, 0), (echo.base_url, 1)):
+                for fmt in RUN_FORMATS:
+                    where = f"runs {adapter} {var} {'echo' if base == echo.base_url else 'fake'} {fmt}"
+                    cli(where, "runs", adapter, "--api-key-env", var, "--option", f"base_url={base}", *scope,
+                        "--format", fmt, expect=(expect,))  # fmt: skip
+            # a key pasted as a variable name, or into a URL
+            cli(f"runs {adapter} key as name", "runs", adapter, "--api-key-env", ENV.get(var, lst.pat), expect=(2,))
+            secret = ENV.get(var, lst.pat)
+            cli(f"runs {adapter} key in url", "runs", adapter, "--api-key-env", var,
+                "--option", f"base_url=http://user:{secret}@127.0.0.1:9", expect=(2,))  # fmt: skip
+        bad_config = tmp_path / "key-in-config.toml"
+        for line in (f'api_key_env = "{LANGSMITH_KEY}"', f'base_url = "http://u:{LANGSMITH_KEY}@127.0.0.1:9"'):
+            bad_config.write_text(f'[[source]]\nadapter = "langsmith"\n{line}\n')
+            cli(f"config {line[:8]}", "report", "--config", str(bad_config), expect=(2,))
+        cli("adapters", "adapters")
+
+        # reprs and errors of the library objects
+        for options in (
+            {"adapter": "langsmith", "api_key": LANGSMITH_KEY, "workspace_id": LANGSMITH_TENANT},
+            {"adapter": "foundry", "api_key": FOUNDRY_TOKEN, "model_studios": fd.studio_rids},
+            {"adapter": "labelstudio", "api_key": LS_LEGACY},
+            {"adapter": "labelstudio", "api_key": lst.pat},
+        ):
+            name = options.pop("adapter")
+            for base in (echo.base_url, {"langsmith": ls, "foundry": fd, "labelstudio": lst}[name].base_url):
+                with runtrack.connect(name, base_url=base, **options) as ad:
+                    things = [ad, ad.transport, ad.transport.auth, ad.config, *ad.config.values()]
+                    try:
+                        things += list(ad.runs(max_items=3))
+                    except runtrack.RuntrackError as exc:
+                        things += [exc, exc.__dict__]
+                    out.add(f"reprs {name} {base}", " ".join(f"{t!r} {t!s}" for t in things))
+    out.add("library logs", "\n".join(r.getMessage() for r in caplog.records))
+
+    assert not out.leaks()
+    assert len(out.seen) > 100  # the scan did look at all of it
