@@ -100,6 +100,17 @@ def test_every_report_format(fmt: str, capsys: pytest.CaptureFixture[str]) -> No
             assert name in out
 
 
+def test_html_report_to_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    code, out, err = run_demo(capsys, "--format", "html", "-o", str(target))
+    assert code == 0 and out == ""
+    assert f"wrote the html report to {target}" in err
+    page = target.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and 'data-chart="status-timeline"' in page
+    code, _, err = run_demo(capsys, "--format", "html", "-q", "-o", str(tmp_path / "missing" / "r.html"))
+    assert code == 2 and "cannot write" in err
+
+
 def test_without_quiet_an_intro_line_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_demo(capsys)
     assert code == 0

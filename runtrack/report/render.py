@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from .aggregate import Report, report_dict
 from .render_csv import render_csv
+from .render_html import render_html
 from .render_text import render_markdown, render_table
 
 __all__ = ["FORMATS", "RENDERERS", "render", "render_json"]
@@ -21,6 +22,7 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "markdown": render_markdown,
     "json": render_json,
     "csv": render_csv,
+    "html": render_html,
 }
 FORMATS = tuple(RENDERERS)
 

@@ -213,25 +213,23 @@ class Stats:
             self.predictions = add_metric(self.predictions, predictions)
             self.correct = add_metric(self.correct, correct)
             self.accuracy_runs += 1
-        usage = None if hour is None else self.usage(hour // 24)
-        used = False
-        for name in m.TOKENS:
-            value = metrics.get(name)
-            if value is not None:
-                self.tokens[name] = add_metric(self.tokens.get(name, 0), value)
-                if usage is not None:
-                    usage.tokens[name] = add_metric(usage.tokens.get(name, 0), value)
-                used = True
         cost = metrics.get(m.TOTAL_COST)
+        tokens = [(name, metrics[name]) for name in m.TOKENS if name in metrics]
+        if not tokens and cost is None:
+            return
+        usage = None if hour is None else self.usage(hour // 24)
+        if usage is not None:
+            usage.runs += 1
+        for name, value in tokens:
+            self.tokens[name] = add_metric(self.tokens.get(name, 0), value)
+            if usage is not None:
+                usage.tokens[name] = add_metric(usage.tokens.get(name, 0), value)
         if cost is not None:
             currency = run.scope.get(m.CURRENCY) or m.DEFAULT_CURRENCY
             amount = to_decimal(cost)
             self.cost[currency] = self.cost.get(currency, Decimal(0)) + amount
             if usage is not None:
                 usage.cost[currency] = usage.cost.get(currency, Decimal(0)) + amount
-            used = True
-        if used and usage is not None:
-            usage.runs += 1
 
     def usage(self, day: int) -> Usage:
         usage = self.daily.get(day)

@@ -7,6 +7,7 @@ import io
 import json
 import re
 from collections.abc import Callable
+from html.parser import HTMLParser
 
 import pytest
 
@@ -120,11 +121,62 @@ def from_csv(text: str) -> Figures:
     return out
 
 
+class _Tables(HTMLParser):
+    """The ``<table data-table=NAME>`` tables of a page: name -> rows of cell texts (header row first)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._table: list[list[str]] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        name = dict(attrs).get("data-table")
+        if tag == "table" and name:
+            self._table = self.tables.setdefault(name, [])
+        elif tag == "tr" and self._table is not None:
+            self._table.append([])
+        elif tag in ("td", "th") and self._table is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._table is not None and self._cell is not None:
+            self._table[-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def html_tables(text: str) -> dict[str, list[list[str]]]:
+    parser = _Tables()
+    parser.feed(text)
+    return parser.tables
+
+
+def from_html(text: str) -> Figures:
+    tables = html_tables(text)
+    status = tables["status"]
+    out: Figures = {}
+    for row in status[1:]:
+        s = dict(zip(status[0], row, strict=True))
+        out[(s["Source"], s["Scope"])] = {f: s[f.title()] for f in FIELDS if f.title() in s}
+    review = tables.get("review", [])
+    for row in review[1:]:
+        r = dict(zip(review[0], row, strict=True))
+        out[(r["Source"], r["Scope"])] |= {"pending": r["Pending"], "reviewed": r["Reviewed"]}
+    return out
+
+
 PARSERS: dict[str, Callable[[str], Figures]] = {
     "table": from_table,
     "markdown": from_markdown,
     "json": from_json,
     "csv": from_csv,
+    "html": from_html,
 }
 
 
