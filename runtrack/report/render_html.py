@@ -49,7 +49,9 @@ border-bottom:1px solid var(--line)}h3{font-size:14px;margin:16px 0 6px}
 .meta,.note{color:var(--muted);font-size:12.5px}.note{margin:4px 0}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(160px,1fr));gap:10px;margin:16px 0}
 .card{background:var(--card);border-radius:8px;padding:10px 12px}.card b{display:block;font-size:21px}
-.card span{color:var(--muted);font-size:12px}.card.bad b{color:var(--fail)}.card.warn b{color:var(--queue)}
+.card span{color:var(--muted);font-size:12px}
+.card small{display:block;color:var(--muted);font-size:11px;text-transform:uppercase;letter-spacing:.04em}
+.card.bad b{color:var(--fail)}.card.warn b{color:var(--queue)}
 table{border-collapse:collapse;width:100%;margin:6px 0 10px;font-size:13px}
 th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:middle}
 th{color:var(--muted);font-weight:600;font-size:12px;white-space:nowrap}
@@ -77,6 +79,10 @@ a{color:var(--accent)}
 main{max-width:none;padding:0}h2{break-after:avoid}section,table,svg,.card{break-inside:avoid}
 a{color:#000;text-decoration:none}.grid2{grid-template-columns:1fr}}
 """
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _legend(series: Sequence[Series]) -> str:
@@ -118,17 +124,29 @@ def _cards(report: Report) -> str:
             cost[currency] = cost.get(currency, Decimal(0)) + amount
     down = [s.name for s in report.sources if s.errors]
     cards = [
-        ("runs", str(total_runs), f"in {len(report.sources)} sources", ""),
-        ("success", fmt_rate(ok / (ok + failed)) if ok + failed else "–", f"{ok} succeeded, {failed} failed", ""),
-        ("stuck", str(stuck), "running or queued too long", "warn" if stuck else ""),
-        ("pending", str(pending), "awaiting review", ""),
-        ("cost", fmt_cost(cost, 2) or "–", "where reported", ""),
-        ("failed-sources", str(len(down)), ", ".join(down) or "every source read", "bad" if down else ""),
+        ("runs", "Runs", str(total_runs), f"in {_plural(len(report.sources), 'source')}", ""),
+        (
+            "success",
+            "Success rate",
+            fmt_rate(ok / (ok + failed)) if ok + failed else "–",
+            f"{ok} succeeded, {failed} failed",
+            "",
+        ),
+        ("stuck", "Stuck", str(stuck), "running or queued too long", "warn" if stuck else ""),
+        ("pending", "Review backlog", str(pending), "runs awaiting review", ""),
+        ("cost", "Cost", fmt_cost(cost, 2) or "–", "where the platform reports it", ""),
+        (
+            "failed-sources",
+            "Failed sources",
+            str(len(down)),
+            ", ".join(down) or "every source read",
+            "bad" if down else "",
+        ),
     ]
     body = "".join(
-        f'<div class="card {cls}" data-card="{esc(key)}"><b data-value="{esc(value)}">{esc(value)}</b>'
-        f"<span>{esc(sub)}</span></div>"
-        for key, value, sub, cls in cards
+        f'<div class="card {cls}" data-card="{esc(key)}"><small>{esc(name)}</small>'
+        f'<b data-value="{esc(value)}">{esc(value)}</b><span>{esc(sub)}</span></div>'
+        for key, name, value, sub, cls in cards
     )
     return f'<div class="cards">{body}</div>'
 
@@ -207,7 +225,13 @@ def _timeline(src: SourceSummary, starts: Sequence[datetime], hourly: bool) -> s
         series=STATUS_SERIES,
         values=[[b.status[s] if b else 0 for s in STATUSES] for b in buckets],
     )
-    note = f'<p class="note">{earlier} earlier runs are not drawn.</p>' if earlier else ""
+    untimed = src.totals.runs - sum(b.runs for b in src.timeline)
+    notes = [
+        f"{_plural(earlier, 'earlier run')}" if earlier else "",
+        f"{_plural(untimed, 'run')} without a time" if untimed else "",
+    ]
+    shown = " and ".join(n for n in notes if n)
+    note = f'<p class="note">Not drawn: {esc(shown)}.</p>' if shown else ""
     return f'<div data-source="{esc(src.name)}"><h3>{esc(src.name)}</h3>{chart}{note}</div>'
 
 

@@ -99,7 +99,7 @@ def test_charts_carry_the_aggregates_numbers() -> None:
         assert drawn == {k.value: n for k, n in bucket.status.items() if n}
     hist = [int(v) for t, a in elements(page) if t == "rect" and (v := a.get("data-bin") and a.get("data-value"))]
     assert sum(hist) == src.totals.durations.count == 20  # one scope row: no separate total row
-    cards = dict(re.findall(r'data-card="([^"]+)"><b data-value="([^"]*)"', page))
+    cards = dict(re.findall(r'data-card="([^"]+)"><small>[^<]*</small><b data-value="([^"]*)"', page))
     assert cards["runs"] == "40" and cards["stuck"] == str(src.totals.stuck)
 
 
