@@ -129,6 +129,7 @@ class ClitestAdapter(runtrack.Adapter):
                 instance=self.instance,
                 kind=self.kind,
                 native_id=item["id"],
+                name=item.get("name"),
                 status=status,
                 status_raw=raw,
                 review_status=REVIEW.get(item.get("review") or ""),
