@@ -26,6 +26,7 @@ pytestmark = pytest.mark.e2e
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+BROWSER_INTERNAL = ("chrome://", "chrome-untrusted://", "devtools://", "about:", "data:", "blob:")  # no network
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -158,8 +159,10 @@ def test_no_console_error_and_no_network_request(page: Any) -> None:
         message = json.loads(entry["message"])["message"]
         if message["method"] == "Network.requestWillBeSent":
             requested.append(message["params"]["request"]["url"])
-    assert requested, "the performance log recorded no request at all: the check would be blind"
-    assert set(requested) == {page.page_url}
+    assert page.page_url in requested, "the performance log did not record the page itself: the check is blind"
+    # the browser's own pages and inline data may load beside ours; anything else must be the report file itself
+    outside = {url for url in requested if url != page.page_url and not url.startswith(BROWSER_INTERNAL)}
+    assert outside == set()
 
 
 def test_dark_mode_and_print(page: Any) -> None:
