@@ -42,14 +42,15 @@ if TYPE_CHECKING:
 
 __all__ = ["fold_listings", "store_changes"]
 
+CACHE_KB = 32 * 1024  #: page cache of the fold's connection, main and temporary database each
 _SCALE = 12  #: decimals of the integer units exact money sums use in SQL
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _SUMMED = (*m.TOKENS, m.TOTAL_COST, m.PREDICTIONS, m.CORRECT)
 
 # seconds between two stored timestamps ('YYYY-MM-DDTHH:MM:SS.ffffffZ'), exact: whole seconds and microseconds
 _SECONDS = (
-    "((strftime('%s', substr(r.ended_at, 1, 19)) - strftime('%s', substr(r.started_at, 1, 19))) * 1000000"
-    " + (CAST(substr(r.ended_at, 21, 6) AS INTEGER) - CAST(substr(r.started_at, 21, 6) AS INTEGER))) / 1000000.0"
+    "((unixepoch(substr(r.ended_at, 1, 19)) - unixepoch(substr(r.started_at, 1, 19))) * 1000000"
+    " + (substr(r.ended_at, 21, 6) - substr(r.started_at, 21, 6))) / 1000000.0"
 )
 # the sketch bucket of a duration d, as durations._key computes it
 _BUCKET = (
@@ -58,17 +59,28 @@ _BUCKET = (
 )
 _HAS_USAGE = " OR ".join(f"instr(r.metrics_json, '\"{k}\":') > 0" for k in (*m.TOKENS, m.TOTAL_COST))
 _HAS_ACCURACY = f"instr(r.metrics_json, '\"{m.PREDICTIONS}\":') > 0 AND instr(r.metrics_json, '\"{m.CORRECT}\":') > 0"
-# a plain decimal string with at most _SCALE decimals, as integer units of 10^-_SCALE
-_PLAIN = (
-    "j.type = 'text' AND j.atom NOT GLOB '*[^0-9.]*' AND j.atom GLOB '[0-9]*'"
-    " AND length(j.atom) - length(replace(j.atom, '.', '')) <= 1"
-    f" AND length(j.atom) - instr(j.atom || '.', '.') <= {_SCALE}"
-)
-_UNITS = (
-    f"CAST(substr(j.atom, 1, instr(j.atom || '.', '.') - 1) AS INTEGER) * {10**_SCALE}"
-    f" + CAST(substr(substr(j.atom, instr(j.atom || '.', '.') + 1) || '{'0' * _SCALE}', 1, {_SCALE}) AS INTEGER)"
-)
-_FRACTION = "max(0, length(j.atom) - instr(j.atom || '.', '.'))"
+
+
+def _plain(atom: str) -> str:
+    """SQL: ``atom`` is a plain decimal string (digits, at most one point) with at most _SCALE decimals."""
+    return (
+        f"{atom} NOT GLOB '*[^0-9.]*' AND {atom} GLOB '[0-9]*'"
+        f" AND length({atom}) - length(replace({atom}, '.', '')) <= 1"
+        f" AND length({atom}) - instr({atom} || '.', '.') <= {_SCALE}"
+    )
+
+
+def _units(atom: str) -> str:
+    """SQL: a plain decimal string as an integer of 10^-_SCALE units."""
+    point = f"instr({atom} || '.', '.')"
+    return (
+        f"CAST(substr({atom}, 1, {point} - 1) AS INTEGER) * {10**_SCALE}"
+        f" + CAST(substr(substr({atom}, {point} + 1) || '{'0' * _SCALE}', 1, {_SCALE}) AS INTEGER)"
+    )
+
+
+def _places(atom: str) -> str:
+    return f"max(0, length({atom}) - instr({atom} || '.', '.'))"
 
 
 def _group_expr(keys: Sequence[str], params: list[Any]) -> str:
@@ -84,43 +96,70 @@ def _sql_text(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _ensure_math(conn: sqlite3.Connection) -> None:
-    """SQLite builds without the math functions get Python's (the same C library underneath)."""
+def _ensure_functions(conn: sqlite3.Connection) -> None:
+    """SQLite builds without the math functions (or older than 3.38, without ``unixepoch``) get Python's."""
     try:
         conn.execute("SELECT ln(2.0), ceil(1.5)").fetchone()
     except sqlite3.OperationalError:
         conn.create_function("ln", 1, math.log, deterministic=True)
         conn.create_function("ceil", 1, math.ceil, deterministic=True)
+    try:
+        conn.execute("SELECT unixepoch('2025-01-01T00:00:00')").fetchone()
+    except sqlite3.OperationalError:
+        conn.create_function("unixepoch", 1, _unixepoch, deterministic=True)
+
+
+def _unixepoch(text: str | None) -> int | None:
+    if text is None:
+        return None
+    when = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return int((when - _EPOCH).total_seconds())
 
 
 class _Query:
-    """The FROM/WHERE shared by every query of one fold: the runs of the listings (each joined to the listings
-    that returned it), not deleted, since the cut-off; ``g`` is ``listing_key`` + US + the group label."""
+    """The runs of one fold, copied once into a narrow temporary table ``rep`` (one pass over ``runs`` joined to
+    the listings that returned each run; not deleted; since the cut-off): every figure's query then scans that
+    instead of the wide ``runs`` and its join. ``g`` is ``listing_key`` + US + the group label; ``d`` the
+    duration in seconds; ``cur`` the currency of the cost; run identity columns only for open runs (stuck)."""
 
-    def __init__(self, keys: Sequence[str], settings: ReportSettings) -> None:
-        self.params: list[Any] = []
-        label = _group_expr(settings.group_by, self.params) if settings.group_by else "''"
-        self.group = f"mm.listing_key || char(31) || {label}"
+    def __init__(self, conn: sqlite3.Connection, keys: Sequence[str], settings: ReportSettings) -> None:
+        params: list[Any] = []
+        label = _group_expr(settings.group_by, params) if settings.group_by else "''"
         marks = ", ".join("?" * len(keys))
         where = ["r.deleted_at IS NULL", f"mm.listing_key IN ({marks})"]
-        self.where_params: list[Any] = list(keys)
+        params.extend(keys)
         if settings.since is not None:
             from ..store.rows import timestamp
 
             where.append("(r.at >= ? OR r.at IS NULL)")
-            self.where_params.append(timestamp(settings.since))
-        self.where = " AND ".join(where)
+            params.append(timestamp(settings.since))
+        is_open = f"r.status IN ({', '.join(repr(s.value) for s in OPEN_STATUSES)})"
+        has_metrics = "r.metrics_json <> '{}'"
+        currency = f"coalesce(nullif(json_extract(r.scope_json, '$.{m.CURRENCY}'), ''), '{m.DEFAULT_CURRENCY}')"
+        columns = [
+            f"mm.listing_key || char(31) || {label} AS g",
+            "r.status AS status",
+            "r.review_status AS review_status",
+            "r.at AS at",
+            f"CASE WHEN r.started_at IS NOT NULL AND r.ended_at IS NOT NULL THEN {_SECONDS} END AS d",
+            f"CASE WHEN {is_open} THEN coalesce(r.started_at, r.created_at) END AS since",
+            *(f"CASE WHEN {is_open} THEN r.{c} END AS {c}" for c in ("uid", "native_id", "name", "url")),
+            "nullif(r.error, '') AS error",
+            f"CASE WHEN {has_metrics} THEN r.metrics_json END AS metrics_json",
+            f"CASE WHEN {has_metrics} THEN {currency} END AS cur",
+        ]
+        conn.execute("DROP TABLE IF EXISTS temp.rep")
+        # the listings' members drive the loop (their primary key starts with listing_key), each run by its uid
+        conn.execute(
+            f"CREATE TEMP TABLE rep AS SELECT {', '.join(columns)} FROM listing_members mm "
+            f"CROSS JOIN runs r ON r.uid = mm.uid WHERE {' AND '.join(where)}",
+            params,
+        )
 
     def sql(self, select: str, *, extra: str = "", tail: str = "", each: bool = False) -> tuple[str, list[Any]]:
-        """``SELECT {group} AS g, {select} FROM runs r ... WHERE ... {extra} {tail}`` and its parameters; ``each``
-        adds ``json_each(r.metrics_json) j``."""
-        where = self.where + (f" AND {extra}" if extra else "")
-        # runs drive the loop (one pass over the table), the listings of each run come from listing_members_uid
-        tables = "runs r CROSS JOIN listing_members mm ON mm.uid = r.uid"
-        if each:
-            tables += " CROSS JOIN json_each(r.metrics_json) j"
-        params = [*self.params, *self.where_params]
-        return f"SELECT {self.group} AS g, {select} FROM {tables} WHERE {where} {tail}", params
+        """``SELECT g, {select} FROM rep r [, json_each(r.metrics_json) j] WHERE {extra} {tail}``."""
+        tables = "temp.rep r" + (" CROSS JOIN json_each(r.metrics_json) j" if each else "")
+        return f"SELECT r.g AS g, {select} FROM {tables} WHERE {extra or '1'} {tail}", []
 
 
 def _hour_key(text: str) -> int:
@@ -154,8 +193,11 @@ def fold_listings(store: Store, targets: Mapping[str, Sequence[SourceResult]], s
         return 0
     conn = store.connect()
     try:
-        _ensure_math(conn)
-        groups = _fold(conn, _Query(list(targets), settings), settings)
+        _ensure_functions(conn)
+        # room for the GROUP BY sorters and the temporary table in memory (bounded: 32 MB each, not per run)
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KB}")
+        conn.execute(f"PRAGMA temp.cache_size = -{CACHE_KB}")
+        groups = _fold(conn, _Query(conn, list(targets), settings), settings)
     finally:
         conn.close()
     total = 0
@@ -210,8 +252,7 @@ def _counts(conn: sqlite3.Connection, q: _Query, stats: Any) -> None:
 
 
 def _durations(conn: sqlite3.Connection, q: _Query, stats: Any) -> None:
-    timed = "r.started_at IS NOT NULL AND r.ended_at IS NOT NULL"
-    inner, params = q.sql(f"{_SECONDS} AS d", extra=timed)
+    inner, params = q.sql("r.d AS d", extra="r.d IS NOT NULL")
     sql = f"SELECT g, {_BUCKET} AS k, count(*), max(d) FROM ({inner}) GROUP BY g, k"
     buckets: dict[str, list[tuple[int, int, float]]] = {}
     for g, k, n, top in conn.execute(sql, params):
@@ -231,11 +272,9 @@ def _stuck(conn: sqlite3.Connection, q: _Query, settings: ReportSettings, stats:
     from ..store.rows import timestamp
 
     before = timestamp(settings.now - settings.stuck_after)
-    open_ = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES)
-    since = "coalesce(r.started_at, r.created_at)"
-    extra = f"r.status IN ({open_}) AND {since} < '{before}'"
+    extra = f"r.since < '{before}'"
     sql, params = q.sql(
-        f"{since} AS since, r.native_id || '|' || r.uid AS tie, r.uid, r.native_id, r.name, r.status, r.url",
+        "r.since AS since, r.native_id || '|' || r.uid AS tie, r.uid, r.native_id, r.name, r.status, r.url",
         extra=extra,
     )
     ranked = (
@@ -254,60 +293,54 @@ def _stuck(conn: sqlite3.Connection, q: _Query, settings: ReportSettings, stats:
 
 
 def _errors(conn: sqlite3.Connection, q: _Query, stats: Any) -> None:
-    sql, params = q.sql("r.error, count(*)", extra="r.error IS NOT NULL AND r.error <> ''", tail="GROUP BY g, r.error")
+    sql, params = q.sql("r.error, count(*)", extra="r.error IS NOT NULL", tail="GROUP BY g, r.error")
     for g, error, n in conn.execute(sql, params):
         stats(g).add_error(error_key(error), n)
 
 
 def _metrics(conn: sqlite3.Connection, q: _Query, stats: Any) -> None:
-    keys = ", ".join(f"'{k}'" for k in _SUMMED)
-    currency = f"coalesce(nullif(json_extract(r.scope_json, '$.{m.CURRENCY}'), ''), '{m.DEFAULT_CURRENCY}')"
-    accuracy = (m.PREDICTIONS, m.CORRECT)
-    pair = f"(j.key NOT IN ('{accuracy[0]}', '{accuracy[1]}') OR ({_HAS_ACCURACY}))"
-    base = f"r.metrics_json <> '{{}}' AND j.key IN ({keys}) AND {pair}"
-    select = (
-        f"substr(r.at, 1, 10) AS day, {currency} AS cur, j.key, "
-        f"sum(CASE WHEN j.type = 'integer' THEN j.atom END), "
-        f"sum(CASE WHEN {_PLAIN} THEN {_UNITS} END), "
-        f"max(CASE WHEN {_PLAIN} THEN {_FRACTION} END), "
-        f"count(CASE WHEN j.type = 'integer' OR ({_PLAIN}) THEN 1 END)"
-    )
-    sql, params = q.sql(select, extra=base, tail="GROUP BY g, day, cur, j.key", each=True)
-    accuracy_runs: dict[str, int] = {}
     try:
-        rows = conn.execute(sql, params).fetchall()
+        rows = _metric_sums(conn, q, exact_in_sql=True)
     except sqlite3.OperationalError as exc:  # an integer sum past 2**63: every value goes the Python way
         if "overflow" not in str(exc):
             raise
-        rows = []
-        plain = "0"
-    else:
-        plain = f"j.type = 'integer' OR ({_PLAIN})"
-    for g, day, cur, key, ints, units, places, n in rows:
-        value: Metric | None = None
-        if ints is not None:
+        rows = _metric_sums(conn, q, exact_in_sql=False)
+    accuracy_runs: dict[str, int] = {}
+    for g, day, cur, key, kind, json_type, atom, ints, units, places, n in rows:
+        value: Metric
+        if kind == 1:
             value = int(ints)
-        if units is not None:
-            exact = Decimal(int(units)).scaleb(-_SCALE).quantize(Decimal(1).scaleb(-int(places or 0)))
-            value = exact if value is None else add_metric(value, exact)
-        if value is not None:
-            _add_metric(stats(g), day, cur, key, value)
-        if key == m.PREDICTIONS and n:
-            accuracy_runs[g] = accuracy_runs.get(g, 0) + n
-    # everything else (floats, exponents, long fractions): summed in Python, once per distinct value
-    rest, params = q.sql(
-        f"substr(r.at, 1, 10) AS day, {currency} AS cur, j.key, j.type, j.atom, count(*)",
-        extra=f"{base} AND NOT ({plain})",
-        tail="GROUP BY g, day, cur, j.key, j.type, j.atom",
-        each=True,
-    )
-    for g, day, cur, key, kind, atom, n in conn.execute(rest, params):
-        one: Metric = Decimal(atom) if kind == "text" else float(atom) if kind == "real" else int(atom)
-        _add_metric(stats(g), day, cur, key, one * n)
+        elif kind == 2:
+            value = Decimal(int(units)).scaleb(-_SCALE).quantize(Decimal(1).scaleb(-int(places)))
+        else:  # floats, exponents, long fractions: summed here, once per distinct value
+            one: Metric = Decimal(atom) if json_type == "text" else float(atom) if json_type == "real" else int(atom)
+            value = one * n
+        _add_metric(stats(g), day, cur, key, value)
         if key == m.PREDICTIONS:
             accuracy_runs[g] = accuracy_runs.get(g, 0) + n
     for g, n in accuracy_runs.items():
         stats(g).accuracy_runs += n
+
+
+def _metric_sums(conn: sqlite3.Connection, q: _Query, *, exact_in_sql: bool) -> list[tuple[Any, ...]]:
+    """One pass over the metrics (one JSON parse per run): per group, day, currency and name, the sum of the
+    integers (kind 1), of the plain decimals as units (kind 2), and every other value with its count (kind 0)."""
+    keys = ", ".join(f"'{k}'" for k in _SUMMED)
+    pair = f"(j.key NOT IN ('{m.PREDICTIONS}', '{m.CORRECT}') OR ({_HAS_ACCURACY}))"
+    kind = f"CASE WHEN j.type = 'integer' THEN 1 WHEN j.type = 'text' AND {_plain('j.atom')} THEN 2 ELSE 0 END"
+    inner, params = q.sql(
+        "substr(r.at, 1, 10) AS day, r.cur AS cur, j.key AS key, j.type AS type, j.atom AS atom, "
+        + (f"{kind} AS kind" if exact_in_sql else "0 AS kind"),
+        extra=f"r.metrics_json IS NOT NULL AND j.key IN ({keys}) AND {pair}",
+        each=True,
+    )
+    sql = (
+        "SELECT g, day, cur, key, kind, CASE WHEN kind = 0 THEN type END AS t, CASE WHEN kind = 0 THEN atom END AS a,"
+        f" sum(CASE WHEN kind = 1 THEN atom END), sum(CASE WHEN kind = 2 THEN {_units('atom')} END),"
+        f" max(CASE WHEN kind = 2 THEN {_places('atom')} END), count(*)"
+        f" FROM ({inner}) GROUP BY g, day, cur, key, kind, t, a"
+    )
+    return conn.execute(sql, params).fetchall()
 
 
 def _add_metric(s: Stats, day: str | None, currency: str, key: str, value: Metric) -> None:
