@@ -141,7 +141,7 @@ def seed(path: Path, runs: int) -> None:
                 clock = NOW - timedelta(hours=1) if version == 0 else NOW
                 result = store.sync(adapter, source="bench", page_size=PAGE, clock=lambda c=clock: c, shard=shard)
                 print(f"  seeded pass {version} shard {shard}: {result}", file=sys.stderr, flush=True)
-    for suffix in ("-wal", "-shm"):
+    for suffix in ("-wal", "-shm", ".lock"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
     tmp.rename(path)
     print(f"seeded {path} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
@@ -194,11 +194,13 @@ def main() -> None:
         samples.sort()
         wall, rss = samples[len(samples) // 2]
         rows.append((f"report --store --format {fmt}", wall, max(s[1] for s in samples), out.stat().st_size))
-        if args.compare:
-            wall, rss = measure([sys.executable, "-c", PER_RUN, str(path), fmt])
-            rows.append((f"per-run Python fold, {fmt}", wall, rss, None))
+    if args.compare:  # once: the fold dominates, the format does not matter
+        wall, rss = measure([sys.executable, "-c", PER_RUN, str(path), "table"])
+        rows.append(("per-run Python fold (before), table", wall, rss, None))
     size_mb = path.stat().st_size / 2**20
-    print(f"\n{args.runs:,} runs in {SHARDS} listings, store file {size_mb:,.0f} MB, {os.cpu_count()} CPUs")
+    load = os.getloadavg()[0]
+    print(f"\n{args.runs:,} runs in {SHARDS} listings, store file {size_mb:,.0f} MB, {os.cpu_count()} CPUs, "
+          f"load average {load:.1f}")  # fmt: skip
     print(f"{'what':<34} {'wall s':>7} {'peak RSS MB':>12} {'output':>10}")
     for what, wall, rss, size in rows:
         shown = f"{size / 1024:,.0f} KB" if size is not None else ""

@@ -1,23 +1,29 @@
 """The report's aggregation over a run store, in SQL: the same :class:`~.stats.Stats` a :class:`~.stats.Collector`
-would fold from the stored runs, computed by a few ``GROUP BY`` queries over the ``runs`` table instead of decoding
-every run (a million runs: seconds instead of minutes, and memory that does not grow with them).
+would fold from the stored runs, computed by a few ``GROUP BY`` queries instead of decoding every run (a million
+runs: seconds instead of minutes, and memory that does not grow with them).
 
-What runs in SQL: counts by status, review state and hour; durations bucketed like :class:`~.durations.Durations`
-(exact values are fetched when a row has at most ``EXACT_LIMIT``); stuck runs (count and the oldest, with links);
-errors grouped by text (named by :func:`~.stats.error_key` in Python, once per distinct text); metric sums per day
-and currency, one JSON parse per run (``json_each``). Integer metrics are summed exactly by SQLite; decimal strings
-(money) as integers of 10^-12 units when they have at most 12 decimals, so the sums stay exact; any other value (a
-float, an exponent, a longer fraction) is summed in Python from its distinct values. The results equal the per-run
-fold (a test compares them), up to float rounding for float metrics.
+First the wanted listings' members are matched to run rowids through two covering indexes (``listing_members_uid``
+and the ``runs`` uid key, both walked in uid order) into a small temporary table sorted by rowid, so every later
+pass reads ``runs`` in storage order. Then: one pass for counts by status, review state and hour together with the
+metric sums (each metric read once per run; integers summed by SQLite; money as exact integers of 10^-12 units when
+it is a plain decimal string of at most 12 decimals; any other value counted, then summed in Python once per
+distinct value); one pass for durations, bucketed exactly like :class:`~.durations.Durations` (the values
+themselves are fetched for a row with at most ``EXACT_LIMIT``); one for errors grouped by text (named by
+:func:`~.stats.error_key` in Python once per distinct text); and stuck runs through the status index. The results
+equal the per-run fold (a test compares every figure), up to float rounding of float metrics.
 """
 
 from __future__ import annotations
 
 import math
 import sqlite3
+import tempfile
+import threading
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import metrics as m
@@ -27,6 +33,7 @@ from .durations import _LOG_GAMMA, _ZERO, EXACT_LIMIT
 from .stats import (
     OPEN_STATUSES,
     STUCK_LISTED,
+    Collector,
     ReportSettings,
     SourceResult,
     Stats,
@@ -45,7 +52,7 @@ __all__ = ["fold_listings", "store_changes"]
 CACHE_KB = 32 * 1024  #: page cache of the fold's connection, main and temporary database each
 _SCALE = 12  #: decimals of the integer units exact money sums use in SQL
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_SUMMED = (*m.TOKENS, m.TOTAL_COST, m.PREDICTIONS, m.CORRECT)
+_NUMBERS = (*m.TOKENS, m.PREDICTIONS, m.CORRECT)  #: metrics summed as integers in SQL
 
 # seconds between two stored timestamps ('YYYY-MM-DDTHH:MM:SS.ffffffZ'), exact: whole seconds and microseconds
 _SECONDS = (
@@ -57,43 +64,36 @@ _BUCKET = (
     f"CASE WHEN abs(d) < {_ZERO!r} THEN 0 ELSE (CASE WHEN d > 0 THEN 1 ELSE -1 END)"
     f" * max(1, CAST(ceil(ln(abs(d) / {_ZERO!r}) / {_LOG_GAMMA!r}) AS INTEGER)) END"
 )
-_HAS_USAGE = " OR ".join(f"instr(r.metrics_json, '\"{k}\":') > 0" for k in (*m.TOKENS, m.TOTAL_COST))
-_HAS_ACCURACY = f"instr(r.metrics_json, '\"{m.PREDICTIONS}\":') > 0 AND instr(r.metrics_json, '\"{m.CORRECT}\":') > 0"
+# metric names appear in the stored JSON as "name": (values are numbers or decimal strings, never objects)
+_HAS = "instr(r.metrics_json, '\"{}\":') > 0".format
+_HAS_ACCURACY = f"{_HAS(m.PREDICTIONS)} AND {_HAS(m.CORRECT)}"
 
 
-def _plain(atom: str) -> str:
-    """SQL: ``atom`` is a plain decimal string (digits, at most one point) with at most _SCALE decimals."""
+def _plain(v: str) -> str:
+    """SQL: ``v`` is a plain decimal string (digits, at most one point) with at most _SCALE decimals."""
     return (
-        f"{atom} NOT GLOB '*[^0-9.]*' AND {atom} GLOB '[0-9]*'"
-        f" AND length({atom}) - length(replace({atom}, '.', '')) <= 1"
-        f" AND length({atom}) - instr({atom} || '.', '.') <= {_SCALE}"
+        f"typeof({v}) = 'text' AND {v} NOT GLOB '*[^0-9.]*' AND {v} GLOB '[0-9]*'"
+        f" AND length({v}) - length(replace({v}, '.', '')) <= 1"
+        f" AND length({v}) - instr({v} || '.', '.') <= {_SCALE}"
     )
 
 
-def _units(atom: str) -> str:
+def _units(v: str) -> str:
     """SQL: a plain decimal string as an integer of 10^-_SCALE units."""
-    point = f"instr({atom} || '.', '.')"
+    point = f"instr({v} || '.', '.')"
     return (
-        f"CAST(substr({atom}, 1, {point} - 1) AS INTEGER) * {10**_SCALE}"
-        f" + CAST(substr(substr({atom}, {point} + 1) || '{'0' * _SCALE}', 1, {_SCALE}) AS INTEGER)"
+        f"CAST(substr({v}, 1, {point} - 1) AS INTEGER) * {10**_SCALE}"
+        f" + CAST(substr(substr({v}, {point} + 1) || '{'0' * _SCALE}', 1, {_SCALE}) AS INTEGER)"
     )
-
-
-def _places(atom: str) -> str:
-    return f"max(0, length({atom}) - instr({atom} || '.', '.'))"
 
 
 def _group_expr(keys: Sequence[str], params: list[Any]) -> str:
     """SQL for the row label of ``--group-by`` keys, as :func:`~.stats.group_label` makes it."""
     parts = []
     for key in keys:
-        parts.append(f"'{_sql_text(key)}=' || coalesce(json_extract(r.scope_json, ?), '-')")
+        parts.append(f"'{key.replace(chr(39), chr(39) * 2)}=' || coalesce(json_extract(r.scope_json, ?), '-')")
         params.append('$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
     return " || ',' || ".join(parts)
-
-
-def _sql_text(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def _ensure_functions(conn: sqlite3.Connection) -> None:
@@ -106,60 +106,67 @@ def _ensure_functions(conn: sqlite3.Connection) -> None:
     try:
         conn.execute("SELECT unixepoch('2025-01-01T00:00:00')").fetchone()
     except sqlite3.OperationalError:
-        conn.create_function("unixepoch", 1, _unixepoch, deterministic=True)
+        conn.create_function("unixepoch", 1, unixepoch, deterministic=True)
 
 
-def _unixepoch(text: str | None) -> int | None:
+def unixepoch(text: str | None) -> int | None:
+    """``unixepoch()`` of SQLite 3.38+ for 'YYYY-MM-DDTHH:MM:SS' text (UTC)."""
     if text is None:
         return None
     when = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
     return int((when - _EPOCH).total_seconds())
 
 
-class _Query:
-    """The runs of one fold, copied once into a narrow temporary table ``rep`` (one pass over ``runs`` joined to
-    the listings that returned each run; not deleted; since the cut-off): every figure's query then scans that
-    instead of the wide ``runs`` and its join. ``g`` is ``listing_key`` + US + the group label; ``d`` the
-    duration in seconds; ``cur`` the currency of the cost; run identity columns only for open runs (stuck)."""
+class _Runs:
+    """The runs of one fold: ``sel(rid, li)`` holds the rowid of each run of the wanted listings (``li``: the
+    listing's index in ``keys``), sorted by rowid, in a scratch database file every connection of the fold
+    attaches as ``x``; :meth:`sql` reads the runs with their listing and group label."""
 
-    def __init__(self, conn: sqlite3.Connection, keys: Sequence[str], settings: ReportSettings) -> None:
-        params: list[Any] = []
-        label = _group_expr(settings.group_by, params) if settings.group_by else "''"
-        marks = ", ".join("?" * len(keys))
-        where = ["r.deleted_at IS NULL", f"mm.listing_key IN ({marks})"]
-        params.extend(keys)
+    def __init__(self, conn: sqlite3.Connection, scratch: str, keys: Sequence[str], settings: ReportSettings) -> None:
+        self.scratch = scratch
+        self.keys = list(keys)
+        self.params: list[Any] = []
+        label = _group_expr(settings.group_by, self.params) if settings.group_by else "''"
+        self.group = f"s.li || char(31) || {label}"
+        self.where = "r.deleted_at IS NULL"
         if settings.since is not None:
             from ..store.rows import timestamp
 
-            where.append("(r.at >= ? OR r.at IS NULL)")
-            params.append(timestamp(settings.since))
-        is_open = f"r.status IN ({', '.join(repr(s.value) for s in OPEN_STATUSES)})"
-        has_metrics = "r.metrics_json <> '{}'"
-        currency = f"coalesce(nullif(json_extract(r.scope_json, '$.{m.CURRENCY}'), ''), '{m.DEFAULT_CURRENCY}')"
-        columns = [
-            f"mm.listing_key || char(31) || {label} AS g",
-            "r.status AS status",
-            "r.review_status AS review_status",
-            "r.at AS at",
-            f"CASE WHEN r.started_at IS NOT NULL AND r.ended_at IS NOT NULL THEN {_SECONDS} END AS d",
-            f"CASE WHEN {is_open} THEN coalesce(r.started_at, r.created_at) END AS since",
-            *(f"CASE WHEN {is_open} THEN r.{c} END AS {c}" for c in ("uid", "native_id", "name", "url")),
-            "nullif(r.error, '') AS error",
-            f"CASE WHEN {has_metrics} THEN r.metrics_json END AS metrics_json",
-            f"CASE WHEN {has_metrics} THEN {currency} END AS cur",
-        ]
-        conn.execute("DROP TABLE IF EXISTS temp.rep")
-        # the listings' members drive the loop (their primary key starts with listing_key), each run by its uid
+            self.where += " AND (r.at >= ? OR r.at IS NULL)"
+            self.params.append(timestamp(settings.since))
+        marks = ", ".join("?" * len(keys))
+        index = " ".join(f"WHEN ? THEN {i}" for i in range(len(keys)))
+        self.attach(conn)
+        # both sides walked in uid order through covering indexes: no run row is read here
         conn.execute(
-            f"CREATE TEMP TABLE rep AS SELECT {', '.join(columns)} FROM listing_members mm "
-            f"CROSS JOIN runs r ON r.uid = mm.uid WHERE {' AND '.join(where)}",
-            params,
+            f"CREATE TABLE x.sel AS SELECT r.rowid AS rid, CASE mm.listing_key {index} END AS li"
+            " FROM listing_members mm INDEXED BY listing_members_uid"
+            " CROSS JOIN runs r INDEXED BY sqlite_autoindex_runs_1 ON r.uid = mm.uid"
+            f" WHERE mm.listing_key IN ({marks}) ORDER BY r.rowid",
+            [*keys, *keys],
         )
 
-    def sql(self, select: str, *, extra: str = "", tail: str = "", each: bool = False) -> tuple[str, list[Any]]:
-        """``SELECT g, {select} FROM rep r [, json_each(r.metrics_json) j] WHERE {extra} {tail}``."""
-        tables = "temp.rep r" + (" CROSS JOIN json_each(r.metrics_json) j" if each else "")
-        return f"SELECT r.g AS g, {select} FROM {tables} WHERE {extra or '1'} {tail}", []
+    def attach(self, conn: sqlite3.Connection) -> None:
+        _ensure_functions(conn)
+        # room for the GROUP BY sorters (bounded: CACHE_KB, whatever the run count)
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KB}")
+        conn.execute("ATTACH DATABASE ? AS x", (self.scratch,))
+        conn.execute("PRAGMA x.journal_mode = OFF")
+        conn.execute("PRAGMA x.synchronous = OFF")
+
+    def sql(self, select: str, *, extra: str = "", tail: str = "") -> tuple[str, list[Any]]:
+        """``SELECT {group} AS g, {select} FROM sel s, runs r WHERE ... {tail}`` (runs read in storage order)."""
+        where = self.where + (f" AND {extra}" if extra else "")
+        return (
+            f"SELECT {self.group} AS g, {select} FROM x.sel s CROSS JOIN runs r ON r.rowid = s.rid"
+            f" WHERE {where} {tail}",
+            list(self.params),
+        )
+
+    def split(self, g: str) -> tuple[str, str]:
+        """(listing key, group label) of a ``g``."""
+        li, _, label = g.partition("\x1f")
+        return self.keys[int(li)], label
 
 
 def _hour_key(text: str) -> int:
@@ -191,18 +198,20 @@ def fold_listings(store: Store, targets: Mapping[str, Sequence[SourceResult]], s
                 result.groups.setdefault(scope_label(result.scope), Stats())
     if not targets:
         return 0
-    conn = store.connect()
-    try:
-        _ensure_functions(conn)
-        # room for the GROUP BY sorters and the temporary table in memory (bounded: 32 MB each, not per run)
-        conn.execute(f"PRAGMA cache_size = -{CACHE_KB}")
-        conn.execute(f"PRAGMA temp.cache_size = -{CACHE_KB}")
-        groups = _fold(conn, _Query(conn, list(targets), settings), settings)
-    finally:
-        conn.close()
+    with tempfile.TemporaryDirectory(prefix="runtrack-report-") as tmp:
+        conn = store.connect()
+        try:
+            runs = _Runs(conn, str(Path(tmp) / "sel.db"), list(targets), settings)
+            groups = _fold(store, conn, runs, settings)
+        except sqlite3.OperationalError as exc:
+            if "overflow" not in str(exc):
+                raise
+            return _fold_per_run(store, targets, settings)  # an integer sum past 2**63: Python's integers
+        finally:
+            conn.close()
     total = 0
-    for key_and_label, stats in groups.items():
-        key, _, label = key_and_label.partition("\x1f")
+    for g, stats in groups.items():
+        key, label = runs.split(g)
         for result in targets.get(key, ()):
             result.groups.setdefault(label if settings.group_by else scope_label(result.scope), Stats()).merge(stats)
             result.read += stats.runs
@@ -210,29 +219,68 @@ def fold_listings(store: Store, targets: Mapping[str, Sequence[SourceResult]], s
     return total
 
 
-def _fold(conn: sqlite3.Connection, q: _Query, settings: ReportSettings) -> dict[str, Stats]:
-    groups: dict[str, Stats] = {}
-
-    def stats(g: str) -> Stats:
-        s = groups.get(g)
-        if s is None:
-            s = groups[g] = Stats()
-        return s
-
-    _counts(conn, q, stats)
-    _durations(conn, q, stats)
-    _stuck(conn, q, settings, stats)
-    _errors(conn, q, stats)
-    _metrics(conn, q, stats)
-    return groups
+def _fold_per_run(store: Store, targets: Mapping[str, Sequence[SourceResult]], settings: ReportSettings) -> int:
+    """Every stored run decoded and folded by a Collector: the slow path, for sums SQLite cannot hold."""
+    total = 0
+    for results in targets.values():
+        for result in results:
+            result.groups.clear()
+            result.read = 0
+    for key, results in targets.items():
+        for result in results:
+            total += Collector(result, settings).add(store.runs(listing=key, since=settings.since))
+    return total
 
 
-def _counts(conn: sqlite3.Connection, q: _Query, stats: Any) -> None:
+def _fold(store: Store, conn: sqlite3.Connection, q: _Runs, settings: ReportSettings) -> dict[str, Stats]:
+    """The figures' passes on two connections at once (SQLite runs them without the GIL: two cores, two passes),
+    each into its own Stats, merged at the end."""
+    mine: dict[str, Stats] = {}
+    theirs: dict[str, Stats] = {}
+    failure: list[BaseException] = []
+
+    def collector(groups: dict[str, Stats]) -> Any:
+        def stats(g: str) -> Stats:
+            s = groups.get(g)
+            if s is None:
+                s = groups[g] = Stats()
+            return s
+
+        return stats
+
+    def other_half() -> None:
+        other = store.connect()
+        try:
+            q.attach(other)
+            _metrics(other, q, collector(theirs))
+            _stuck(other, q, settings, collector(theirs))
+        except BaseException as exc:  # raised again in the calling thread
+            failure.append(exc)
+        finally:
+            other.close()
+
+    thread = threading.Thread(target=other_half, name="runtrack-report-fold")
+    thread.start()
+    try:
+        _counts(conn, q, collector(mine))
+        _durations(conn, q, collector(mine))
+        _errors(conn, q, collector(mine))
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
+    for g, stats in theirs.items():
+        collector(mine)(g).merge(stats)
+    return mine
+
+
+def _counts(conn: sqlite3.Connection, q: _Runs, stats: Any) -> None:
+    """Runs by status, review state and hour (and how many reported usage)."""
     sql, params = q.sql(
-        f"r.status, r.review_status, substr(r.at, 1, 13) AS hour, count(*), sum({_HAS_USAGE})",
+        "r.status, r.review_status, substr(r.at, 1, 13) AS hour, count(*)",
         tail="GROUP BY g, r.status, r.review_status, hour",
     )
-    for g, status_text, review, hour, n, with_usage in conn.execute(sql, params):
+    for g, status_text, review, hour, n in conn.execute(sql, params):
         s = stats(g)
         status = _status(status_text)
         s.runs += n
@@ -245,14 +293,86 @@ def _counts(conn: sqlite3.Connection, q: _Query, stats: Any) -> None:
             key = _hour_key(hour)
             counts = s.hourly.get(key)
             if counts is None:
-                counts = s.hourly[key] = type(s.status)()
+                counts = s.hourly[key] = Counter()
             counts[status] += n
-            if with_usage:
-                s.usage(key // 24).runs += with_usage
 
 
-def _durations(conn: sqlite3.Connection, q: _Query, stats: Any) -> None:
-    inner, params = q.sql("r.d AS d", extra="r.d IS NOT NULL")
+def _metrics(conn: sqlite3.Connection, q: _Runs, stats: Any) -> None:
+    """Metric sums per group, day and currency, over the runs that report any."""
+    values, params = _metric_values(q)
+    c = m.TOTAL_COST
+    # each value classified once per run (a subquery level each, none flattened): integer or not, and the cost as
+    # none (0), integer (1), plain decimal (2) or other (3); then only plain columns are aggregated
+    ints = ", ".join(f"CASE WHEN typeof({k}) = 'integer' THEN {k} END AS {k}" for k in _NUMBERS)
+    # a value SQL does not sum exactly (not an integer; for the cost, not a plain decimal either) sets ``odd``
+    odd = " OR ".join(f"({k} IS NOT NULL AND typeof({k}) <> 'integer')" for k in _NUMBERS)
+    kind = f"CASE WHEN {c} IS NULL THEN 0 WHEN typeof({c}) = 'integer' THEN 1 WHEN {_plain(c)} THEN 2 ELSE 3 END"
+    used = " OR ".join(f"{k} IS NOT NULL" for k in (*m.TOKENS, c))
+    classified = (
+        f"SELECT g, day, cur, {ints}, {c}, {kind} AS kind, {odd} AS odd, {used} AS used FROM ({values}) LIMIT -1"
+    )
+    units = f"CASE kind WHEN 1 THEN {c} * {10**_SCALE} WHEN 2 THEN {_units(c)} END"
+    places = f"CASE kind WHEN 2 THEN max(0, length({c}) - instr({c} || '.', '.')) ELSE 0 END"
+    prepared = f"SELECT *, {units} AS units, {places} AS places FROM ({classified}) LIMIT -1"
+    sums = [f"sum({k})" for k in _NUMBERS]
+    sums += ["sum(units)", "max(places)", "count(CASE WHEN kind = 3 OR odd THEN 1 END)", f"count({m.PREDICTIONS})"]
+    sql = f"SELECT g, day, cur, sum(used), {', '.join(sums)} FROM ({prepared}) GROUP BY g, day, cur"
+    odd_values = False
+    for g, day, cur, used_n, *rest in conn.execute(sql, params):
+        s = stats(g)
+        if used_n and day is not None:
+            s.usage(_hour_key(day + "T00") // 24).runs += used_n
+        for k, total in zip(_NUMBERS, rest, strict=False):
+            if total is not None:
+                _add_metric(s, day, cur, k, int(total))
+        units_sum, most_places, odd_n, accuracy_runs = rest[len(_NUMBERS) :]
+        if units_sum is not None:
+            amount = Decimal(int(units_sum)).scaleb(-_SCALE).quantize(Decimal(1).scaleb(-int(most_places or 0)))
+            _add_metric(s, day, cur, c, amount)
+        odd_values = odd_values or bool(odd_n)
+        s.accuracy_runs += accuracy_runs
+    others = (*_NUMBERS, c) if odd_values else ()
+    for k in others:  # rare: floats, exponents, long fractions
+        _other_values(conn, q, stats, k)
+
+
+def _metric_values(q: _Runs) -> tuple[str, list[Any]]:
+    """Each run's day, the currency of its cost, and its metric values (predictions and correct only when it has
+    both), for the runs that report any metric, each read once: the subquery is not flattened."""
+    currency = f"coalesce(nullif(json_extract(r.scope_json, '$.{m.CURRENCY}'), ''), '{m.DEFAULT_CURRENCY}')"
+    some = "r.metrics_json <> '{}'"
+    values = [f"CASE WHEN {some} THEN json_extract(r.metrics_json, '$.{k}') END AS {k}" for k in m.TOKENS]
+    values.append(f"CASE WHEN {some} THEN json_extract(r.metrics_json, '$.{m.TOTAL_COST}') END AS {m.TOTAL_COST}")
+    values += [
+        f"CASE WHEN {some} AND {_HAS_ACCURACY} THEN json_extract(r.metrics_json, '$.{k}') END AS {k}"
+        for k in (m.PREDICTIONS, m.CORRECT)
+    ]
+    return q.sql(
+        f"substr(r.at, 1, 10) AS day, CASE WHEN {_HAS(m.TOTAL_COST)} THEN {currency} END AS cur, " + ", ".join(values),
+        extra=some,
+        tail="LIMIT -1",
+    )
+
+
+def _other_values(conn: sqlite3.Connection, q: _Runs, stats: Any, k: str) -> None:
+    """Sum the values of metric ``k`` SQL could not sum exactly (floats, exponents, long fractions, decimal
+    strings of a count), once per distinct value, with Python's arithmetic."""
+    inner, params = _metric_values(q)
+    exact = f"typeof({k}) = 'integer'" + (f" OR ({_plain(k)})" if k == m.TOTAL_COST else "")
+    sql = (
+        f"SELECT g, day, cur, typeof({k}), {k}, count(*) FROM ({inner})"
+        f" WHERE {k} IS NOT NULL AND NOT ({exact}) GROUP BY 1, 2, 3, 4, 5"
+    )
+    for g, day, cur, kind, value, n in conn.execute(sql, params):
+        one: Metric = Decimal(value) if kind == "text" else float(value) if kind == "real" else int(value)
+        if k == m.TOTAL_COST:
+            one = to_decimal(one)
+        _add_metric(stats(g), day, cur, k, one * n)
+
+
+def _durations(conn: sqlite3.Connection, q: _Runs, stats: Any) -> None:
+    timed = "r.started_at IS NOT NULL AND r.ended_at IS NOT NULL"
+    inner, params = q.sql(f"{_SECONDS} AS d", extra=timed, tail="LIMIT -1")  # d computed once per run
     sql = f"SELECT g, {_BUCKET} AS k, count(*), max(d) FROM ({inner}) GROUP BY g, k"
     buckets: dict[str, list[tuple[int, int, float]]] = {}
     for g, k, n, top in conn.execute(sql, params):
@@ -263,93 +383,52 @@ def _durations(conn: sqlite3.Connection, q: _Query, stats: Any) -> None:
             stats(g).durations.add_buckets(rows)
     if small:
         marks = ", ".join("?" * len(small))
-        sql = f"SELECT g, d FROM ({inner}) WHERE g IN ({marks})"
-        for g, d in conn.execute(sql, [*params, *small]):
+        for g, d in conn.execute(f"SELECT g, d FROM ({inner}) WHERE g IN ({marks})", [*params, *small]):
             stats(g).durations.add(d)
 
 
-def _stuck(conn: sqlite3.Connection, q: _Query, settings: ReportSettings, stats: Any) -> None:
+def _stuck(conn: sqlite3.Connection, q: _Runs, settings: ReportSettings, stats: Any) -> None:
     from ..store.rows import timestamp
 
     before = timestamp(settings.now - settings.stuck_after)
-    extra = f"r.since < '{before}'"
+    since = "coalesce(r.started_at, r.created_at)"
+    open_ = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES)
+    extra = f"r.status IN ({open_}) AND {since} < '{before}'"
     sql, params = q.sql(
-        "r.since AS since, r.native_id || '|' || r.uid AS tie, r.uid, r.native_id, r.name, r.status, r.url",
+        f"{since} AS since, r.native_id || '|' || r.uid AS tie, r.uid, r.native_id, r.name, r.status, r.url",
         extra=extra,
     )
     ranked = (
-        f"SELECT g, since, uid, native_id, name, status, url FROM "
-        f"(SELECT *, row_number() OVER (PARTITION BY g ORDER BY since, tie) AS n FROM ({sql})) "
-        f"WHERE n <= {STUCK_LISTED}"
+        "SELECT g, since, uid, native_id, name, status, url, total FROM (SELECT *, row_number() OVER "
+        f"(PARTITION BY g ORDER BY since, tie) AS n, count(*) OVER (PARTITION BY g) AS total FROM ({sql}))"
+        f" WHERE n <= {STUCK_LISTED}"
     )
-    counted, params2 = q.sql("count(*)", extra=extra, tail="GROUP BY g")
-    for g, n in conn.execute(counted, params2):
-        stats(g).stuck += n
-    for g, since_text, uid, native_id, name, status, url in conn.execute(ranked, params):
+    counted: set[str] = set()
+    for g, since_text, uid, native_id, name, status, url, total in conn.execute(ranked, params):
+        s = stats(g)
+        if g not in counted:
+            counted.add(g)
+            s.stuck += total
         run = StuckRun(
             since=_time(since_text), uid=uid, native_id=native_id, name=name, status=_status(status), url=url
         )
-        stats(g).add_stuck(run, count=0)
+        s.add_stuck(run, count=0)
 
 
-def _errors(conn: sqlite3.Connection, q: _Query, stats: Any) -> None:
-    sql, params = q.sql("r.error, count(*)", extra="r.error IS NOT NULL", tail="GROUP BY g, r.error")
+def _errors(conn: sqlite3.Connection, q: _Runs, stats: Any) -> None:
+    sql, params = q.sql("r.error, count(*)", extra="r.error IS NOT NULL AND r.error <> ''", tail="GROUP BY g, r.error")
     for g, error, n in conn.execute(sql, params):
         stats(g).add_error(error_key(error), n)
 
 
-def _metrics(conn: sqlite3.Connection, q: _Query, stats: Any) -> None:
-    try:
-        rows = _metric_sums(conn, q, exact_in_sql=True)
-    except sqlite3.OperationalError as exc:  # an integer sum past 2**63: every value goes the Python way
-        if "overflow" not in str(exc):
-            raise
-        rows = _metric_sums(conn, q, exact_in_sql=False)
-    accuracy_runs: dict[str, int] = {}
-    for g, day, cur, key, kind, json_type, atom, ints, units, places, n in rows:
-        value: Metric
-        if kind == 1:
-            value = int(ints)
-        elif kind == 2:
-            value = Decimal(int(units)).scaleb(-_SCALE).quantize(Decimal(1).scaleb(-int(places)))
-        else:  # floats, exponents, long fractions: summed here, once per distinct value
-            one: Metric = Decimal(atom) if json_type == "text" else float(atom) if json_type == "real" else int(atom)
-            value = one * n
-        _add_metric(stats(g), day, cur, key, value)
-        if key == m.PREDICTIONS:
-            accuracy_runs[g] = accuracy_runs.get(g, 0) + n
-    for g, n in accuracy_runs.items():
-        stats(g).accuracy_runs += n
-
-
-def _metric_sums(conn: sqlite3.Connection, q: _Query, *, exact_in_sql: bool) -> list[tuple[Any, ...]]:
-    """One pass over the metrics (one JSON parse per run): per group, day, currency and name, the sum of the
-    integers (kind 1), of the plain decimals as units (kind 2), and every other value with its count (kind 0)."""
-    keys = ", ".join(f"'{k}'" for k in _SUMMED)
-    pair = f"(j.key NOT IN ('{m.PREDICTIONS}', '{m.CORRECT}') OR ({_HAS_ACCURACY}))"
-    kind = f"CASE WHEN j.type = 'integer' THEN 1 WHEN j.type = 'text' AND {_plain('j.atom')} THEN 2 ELSE 0 END"
-    inner, params = q.sql(
-        "substr(r.at, 1, 10) AS day, r.cur AS cur, j.key AS key, j.type AS type, j.atom AS atom, "
-        + (f"{kind} AS kind" if exact_in_sql else "0 AS kind"),
-        extra=f"r.metrics_json IS NOT NULL AND j.key IN ({keys}) AND {pair}",
-        each=True,
-    )
-    sql = (
-        "SELECT g, day, cur, key, kind, CASE WHEN kind = 0 THEN type END AS t, CASE WHEN kind = 0 THEN atom END AS a,"
-        f" sum(CASE WHEN kind = 1 THEN atom END), sum(CASE WHEN kind = 2 THEN {_units('atom')} END),"
-        f" max(CASE WHEN kind = 2 THEN {_places('atom')} END), count(*)"
-        f" FROM ({inner}) GROUP BY g, day, cur, key, kind, t, a"
-    )
-    return conn.execute(sql, params).fetchall()
-
-
-def _add_metric(s: Stats, day: str | None, currency: str, key: str, value: Metric) -> None:
+def _add_metric(s: Stats, day: str | None, currency: str | None, key: str, value: Metric) -> None:
     usage = s.usage(_hour_key(day + "T00") // 24) if day and key not in (m.PREDICTIONS, m.CORRECT) else None
     if key == m.TOTAL_COST:
         amount = to_decimal(value)
-        s.cost[currency] = s.cost.get(currency, Decimal(0)) + amount
+        cur = currency or m.DEFAULT_CURRENCY
+        s.cost[cur] = s.cost.get(cur, Decimal(0)) + amount
         if usage is not None:
-            usage.cost[currency] = usage.cost.get(currency, Decimal(0)) + amount
+            usage.cost[cur] = usage.cost.get(cur, Decimal(0)) + amount
     elif key == m.PREDICTIONS:
         s.predictions = add_metric(s.predictions, value)
     elif key == m.CORRECT:

@@ -147,3 +147,22 @@ def test_what_changed_since_the_previous_sync(store: Store) -> None:
     assert 'data-table="changes"' in page and "running → succeeded" in page
     assert "Changed by the last sync" in render(rep, "table")
     assert report_dict(rep)["changes"][0]["transitions"][0]["runs"] >= 1
+
+
+def test_sums_past_what_sqlite_integers_hold_fall_back_to_python(tmp_path: Path) -> None:
+    big = [attrs.evolve(edge_run(i, "a"), metrics={"input_tokens": 2**62}) for i in range(3)]
+    with open_store(tmp_path / "big.db") as store:
+        store.sync(MemoryAdapter(big), source="mem", box="a")
+        settings = ReportSettings(now=NOW)
+        (result,) = read_store(store, None, settings)
+    assert result.groups["box=a"].tokens == {"input_tokens": 3 * 2**62} and result.read == 3
+
+
+def test_unixepoch_stand_in_matches_sqlite() -> None:
+    import sqlite3
+
+    from runtrack.report.from_store import unixepoch
+
+    text = "2025-03-01T12:34:56"
+    assert unixepoch(text) == sqlite3.connect(":memory:").execute("SELECT unixepoch(?)", (text,)).fetchone()[0]
+    assert unixepoch(None) is None
