@@ -15,6 +15,7 @@ equal the per-run fold (a test compares every figure), up to float rounding of f
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sqlite3
 import tempfile
@@ -248,8 +249,9 @@ def _fold(store: Store, conn: sqlite3.Connection, q: _Runs, settings: ReportSett
 
         return stats
 
+    other = store.connect()
+
     def other_half() -> None:
-        other = store.connect()
         try:
             q.attach(other)
             _metrics(other, q, collector(theirs))
@@ -265,6 +267,10 @@ def _fold(store: Store, conn: sqlite3.Connection, q: _Runs, settings: ReportSett
         _counts(conn, q, collector(mine))
         _durations(conn, q, collector(mine))
         _errors(conn, q, collector(mine))
+    except BaseException:
+        with contextlib.suppress(sqlite3.ProgrammingError):  # already closed: the other half is done
+            other.interrupt()  # Ctrl-C or an error here: the other half stops at once instead of finishing its pass
+        raise
     finally:
         thread.join()
     if failure:
