@@ -81,8 +81,13 @@ a{color:#000;text-decoration:none}.grid2{grid-template-columns:1fr}}
 """
 
 
+def _count(n: int) -> str:
+    """Counts as people read them: 1,005,000."""
+    return f"{n:,}"
+
+
 def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _legend(series: Sequence[Series]) -> str:
@@ -124,7 +129,7 @@ def _cards(report: Report) -> str:
             cost[currency] = cost.get(currency, Decimal(0)) + amount
     down = [s.name for s in report.sources if s.errors]
     cards = [
-        ("runs", "Runs", str(total_runs), f"in {_plural(len(report.sources), 'source')}", ""),
+        ("runs", "Runs", _count(total_runs), f"in {_plural(len(report.sources), 'source')}", ""),
         (
             "success",
             "Success rate",
@@ -132,8 +137,8 @@ def _cards(report: Report) -> str:
             f"{ok} succeeded, {failed} failed",
             "",
         ),
-        ("stuck", "Stuck", str(stuck), "running or queued too long", "warn" if stuck else ""),
-        ("pending", "Review backlog", str(pending), "runs awaiting review", ""),
+        ("stuck", "Stuck", _count(stuck), "running or queued too long", "warn" if stuck else ""),
+        ("pending", "Review backlog", _count(pending), "runs awaiting review", ""),
         ("cost", "Cost", fmt_cost(cost, 2) or "–", "where the platform reports it", ""),
         (
             "failed-sources",
@@ -160,9 +165,9 @@ def _sources(report: Report) -> str:
         state = f'<td><span class="pill {esc(src.state)}">{esc(src.state)}</span></td>'
         rows.append(
             f'<tr class="{esc(src.state)}" data-source="{esc(src.name)}">{_cell(src.name)}{_cell(src.adapter)}{state}'
-            f"{_cell(str(t.runs), number=True)}{_cell(fmt_rate(t.success_rate), number=True)}"
+            f"{_cell(_count(t.runs), number=True)}{_cell(fmt_rate(t.success_rate), number=True)}"
             f"{_cell(fmt_duration(t.durations.p50), number=True)}{_cell(fmt_duration(t.durations.p95), number=True)}"
-            f"{_cell(str(t.stuck), number=True)}{_cell(str(t.pending), number=True)}"
+            f"{_cell(_count(t.stuck), number=True)}{_cell(_count(t.pending), number=True)}"
             f"{_cell(fmt_cost(t.cost), number=True)}{_cell(fmt_datetime(src.read_at))}</tr>"
         )
         for error in src.errors:
@@ -184,9 +189,10 @@ def _status_table(report: Report) -> str:
         cls = ' class="total"' if label == TOTAL else ""
         rows.append(
             f'<tr{cls} data-source="{esc(src.name)}" data-scope="{esc(label)}">{_cell(src.name)}{_cell(label)}'
-            f"{_cell(str(st.runs), number=True)}"
-            + "".join(_cell(str(st.status[s]), number=True) for s in STATUSES)
-            + f"{_cell(fmt_rate(st.success_rate), number=True)}{_cell(str(st.stuck), number=True)}<td>{mix}</td></tr>"
+            f"{_cell(_count(st.runs), number=True)}"
+            + "".join(_cell(_count(st.status[s]), number=True) for s in STATUSES)
+            + _cell(fmt_rate(st.success_rate), number=True)
+            + f"{_cell(_count(st.stuck), number=True)}<td>{mix}</td></tr>"
         )
     return f'<table data-table="status">{_head(names, nums)}<tbody>{"".join(rows)}</tbody></table>'
 
@@ -246,7 +252,7 @@ def _durations(report: Report) -> str:
         cls = ' class="total"' if label == TOTAL else ""
         rows.append(
             f'<tr{cls} data-source="{esc(src.name)}" data-scope="{esc(label)}">{_cell(src.name)}{_cell(label)}'
-            f"{_cell(str(d.count), number=True)}{_cell(fmt_duration(d.p50) + approx, number=True)}"
+            f"{_cell(_count(d.count), number=True)}{_cell(fmt_duration(d.p50) + approx, number=True)}"
             f"{_cell(fmt_duration(d.p95) + approx, number=True)}{_cell(fmt_duration(d.max), number=True)}"
             f"<td>{hist if d.count else ''}</td></tr>"
         )
@@ -340,7 +346,7 @@ def _errors(report: Report) -> str:
         for e in top:
             bar = f'<span class="errbar" style="width:{max(2, round(80 * e.count / peak))}px"></span>'
             rows.append(
-                f'<tr data-source="{esc(src.name)}">{_cell(src.name)}{_cell(str(e.count), number=True)}'
+                f'<tr data-source="{esc(src.name)}">{_cell(src.name)}{_cell(_count(e.count), number=True)}'
                 f'<td>{bar}</td><td class="err">{esc(e.message)}</td></tr>'
             )
     if not rows:
@@ -358,7 +364,7 @@ def _review(report: Report) -> str:
         bar = stacked_hbar(chart="review", label=f"{src.name} {label}", series=series, values=[st.pending, st.reviewed])
         rows.append(
             f'<tr data-source="{esc(src.name)}" data-scope="{esc(label)}">{_cell(src.name)}{_cell(label)}'
-            f"{_cell(str(st.pending), number=True)}{_cell(str(st.reviewed), number=True)}<td>{bar}</td></tr>"
+            f"{_cell(_count(st.pending), number=True)}{_cell(_count(st.reviewed), number=True)}<td>{bar}</td></tr>"
         )
     if not rows:
         return '<p class="note">No run is in a review queue.</p>'
@@ -397,9 +403,9 @@ def _changes(report: Report) -> str:
         state = "complete" if c.complete else f"incomplete: {c.error or ''}"
         rows.append(
             f'<tr data-source="{esc(c.source)}">{_cell(c.source)}{_cell(fmt_datetime(c.finished_at))}'
-            f"{_cell(fmt_datetime(c.previous_at) or '(first sync)')}{_cell(str(c.read), number=True)}"
-            f"{_cell(str(c.inserted), number=True)}{_cell(str(c.changed), number=True)}"
-            f"{_cell(str(c.deleted), number=True)}{_cell(state)}{_cell(moves)}</tr>"
+            f"{_cell(fmt_datetime(c.previous_at) or '(first sync)')}{_cell(_count(c.read), number=True)}"
+            f"{_cell(_count(c.inserted), number=True)}{_cell(_count(c.changed), number=True)}"
+            f"{_cell(_count(c.deleted), number=True)}{_cell(state)}{_cell(moves)}</tr>"
         )
     body = (
         f'<table data-table="changes">{_head(names, nums)}<tbody>{"".join(rows)}</tbody></table>'

@@ -163,11 +163,14 @@ def from_html(text: str) -> Figures:
     out: Figures = {}
     for row in status[1:]:
         s = dict(zip(status[0], row, strict=True))
-        out[(s["Source"], s["Scope"])] = {f: s[f.title()] for f in FIELDS if f.title() in s}
+        out[(s["Source"], s["Scope"])] = {f: s[f.title()].replace(",", "") for f in FIELDS if f.title() in s}
     review = tables.get("review", [])
     for row in review[1:]:
         r = dict(zip(review[0], row, strict=True))
-        out[(r["Source"], r["Scope"])] |= {"pending": r["Pending"], "reviewed": r["Reviewed"]}
+        out[(r["Source"], r["Scope"])] |= {
+            "pending": r["Pending"].replace(",", ""),
+            "reviewed": r["Reviewed"].replace(",", ""),
+        }
     return out
 
 

@@ -124,14 +124,14 @@ def test_the_numbers_on_the_page_are_the_aggregates(page: Any, demo_report: Repo
         "return Object.fromEntries([...document.querySelectorAll('[data-card]')]"
         ".map(c => [c.dataset.card, c.querySelector('b').textContent]))"
     )
-    assert cards["runs"] == str(sum(s.totals.runs for s in demo_report.sources))
-    assert cards["stuck"] == str(sum(s.totals.stuck for s in demo_report.sources))
+    assert cards["runs"] == f"{sum(s.totals.runs for s in demo_report.sources):,}"
+    assert cards["stuck"] == f"{sum(s.totals.stuck for s in demo_report.sources):,}"
     rows = page.execute_script(
         """return [...document.querySelectorAll('table[data-table=status] tbody tr')].map(tr =>
              [...tr.querySelectorAll('td')].map(td => td.innerText.trim()))"""
     )
     expected = [
-        [src.name, label, str(st.runs), *(str(st.status[s]) for s in STATUSES)]
+        [src.name, label, f"{st.runs:,}", *(f"{st.status[s]:,}" for s in STATUSES)]
         for src, label, st in scope_rows(demo_report)
     ]
     assert [r[: 3 + len(STATUSES)] for r in rows] == expected
