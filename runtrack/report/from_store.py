@@ -374,6 +374,8 @@ def _other_values(conn: sqlite3.Connection, q: _Runs, stats: Any, k: str) -> Non
         if k == m.TOTAL_COST:
             one = to_decimal(one)
         _add_metric(stats(g), day, cur, k, one * n)
+        if k == m.PREDICTIONS:  # the integer ones were counted with the SQL sums
+            stats(g).accuracy_runs += n
 
 
 def _durations(conn: sqlite3.Connection, q: _Runs, stats: Any) -> None:

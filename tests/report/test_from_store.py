@@ -51,6 +51,8 @@ def edge_run(i: int, box: str) -> Run:
         metrics |= {"predictions": 10, "correct": i % 10}
     if i % 9 == 2:
         metrics |= {"predictions": 7}  # without correct: not counted for accuracy
+    if i % 13 == 5:
+        metrics |= {"predictions": 8.0, "correct": Decimal("3")}  # counts that are not integers
     errors = [
         None,
         "",
