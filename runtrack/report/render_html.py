@@ -134,7 +134,7 @@ def _cards(report: Report) -> str:
             "success",
             "Success rate",
             fmt_rate(ok / (ok + failed)) if ok + failed else "–",
-            f"{ok} succeeded, {failed} failed",
+            f"{ok:,} succeeded, {failed:,} failed",
             "",
         ),
         ("stuck", "Stuck", _count(stuck), "running or queued too long", "warn" if stuck else ""),
