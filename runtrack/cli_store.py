@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from .config import Config, ConfigFileError
 from .progress import Progress
 
 if TYPE_CHECKING:
+    from .model import Run
     from .store import Store, SyncRecord, SyncResult
 
 __all__ = ["DEFAULT_STORE", "STORE_ENV", "add_parsers", "dispatch", "store_path"]
@@ -71,6 +72,15 @@ def add_parsers(sub: Any) -> None:
                 metavar="PATH",
                 help=f"read the run store instead of the platforms, no network ({_STORE_HELP})",
             )
+    export = sub.choices.get("export")
+    if export is not None:
+        export.add_argument(
+            "--format",
+            choices=("jsonl", "parquet"),
+            default="jsonl",
+            help="jsonl (default), or parquet: -o names a dataset directory partitioned by platform "
+            "(needs the 'parquet' extra: pip install 'runtrack[parquet]')",
+        )
 
 
 def dispatch(args: argparse.Namespace, now: datetime) -> int | None:
@@ -78,6 +88,8 @@ def dispatch(args: argparse.Namespace, now: datetime) -> int | None:
     if args.command == "sync":
         return cmd_sync(args, now)
     store = getattr(args, "store", None)
+    if args.command == "export" and getattr(args, "format", "jsonl") == "parquet":
+        return cmd_export(args, now)
     if store is None:
         return None
     if args.command == "report":
@@ -179,6 +191,7 @@ def cmd_report(args: argparse.Namespace, now: datetime) -> int:
     from .cli import EXIT_OK, EXIT_PARTIAL, UsageError, _settings
     from .config import Config
     from .report import build, render
+    from .report.from_store import store_changes
     from .sources import read_store
 
     config = optional_config(args, now)
@@ -192,7 +205,9 @@ def cmd_report(args: argparse.Namespace, now: datetime) -> int:
             if missing:
                 raise UsageError(f"--source: no source named {', '.join(map(repr, missing))} in {store.path}")
             results = [r for r in results if r.source in args.source]
-    report = build(results, settings)
+        changes = store_changes(store, list(dict.fromkeys(r.source for r in results)))
+        where = str(store.path)
+    report = build(results, settings, store=where, changes=changes)
     text = render(report, args.format)
     if args.output:
         try:
@@ -254,26 +269,67 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace, now: datetime) -> int:
-    """``runtrack export --store``: every stored run (of ``--source``/the configured sources) to JSON Lines."""
-    from .cli import EXIT_OK, UsageError
+    """``export --store`` (JSON Lines or Parquet) and ``export --format parquet`` from the live sources."""
+    from .cli import EXIT_OK, EXIT_PARTIAL, UsageError, _load
     from .convert import write_jsonl
+    from .parquet import write_parquet
 
     if args.restart:
-        raise UsageError("--restart: an export from the store has no checkpoint (it is written whole or not at all)")
+        raise UsageError("--restart applies to a live JSON Lines export only (the others have no checkpoint)")
+    output = Path(args.output)
+    if args.store is None:  # parquet from the platforms
+        live = _load(args, now)
+        failures: list[tuple[str, str]] = []
+        progress = Progress.for_stderr(quiet=args.quiet)
+        counts = write_parquet(_live_runs(live, failures, progress), output, overwrite=args.overwrite)
+        for listing, error in failures:
+            _err(f"listing {listing!r} failed: {error}")
+        if not args.quiet:
+            _err(f"exported {sum(counts.values())} runs to the Parquet dataset {output}")
+        return EXIT_PARTIAL if failures else EXIT_OK
     config = optional_config(args, now)
     sources = [s.name for s in config.sources] if config is not None else (args.source or None)
-    output = Path(args.output)
-    if output.exists() and output.stat().st_size > 0 and not args.overwrite:
-        raise UsageError(f"{output} already exists; pass --overwrite to replace it")
-    tmp = output.with_name(f".{output.name}.tmp")
     with open_existing(args) as store:
-        try:
-            with open(tmp, "w", encoding="utf-8", newline="") as fp:
-                written = write_jsonl(store.runs(source=sources), fp)
-            os.replace(tmp, output)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+        if args.format == "parquet":
+            written = sum(write_parquet(store.runs(source=sources), output, overwrite=args.overwrite).values())
+        else:
+            if output.exists() and output.stat().st_size > 0 and not args.overwrite:
+                raise UsageError(f"{output} already exists; pass --overwrite to replace it")
+            tmp = output.with_name(f".{output.name}.tmp")
+            try:
+                with open(tmp, "w", encoding="utf-8", newline="") as fp:
+                    written = write_jsonl(store.runs(source=sources), fp)
+                os.replace(tmp, output)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
         if not args.quiet:
             _err(f"exported {written} runs from {store.path} to {output}")
     return EXIT_OK
+
+
+def _live_runs(config: Config, failures: list[tuple[str, str]], progress: Progress) -> Iterator[Run]:
+    """Every run of every configured listing, read from the platforms; a failing listing is recorded and skipped."""
+    from .report import scope_label
+    from .sources import connect_source, describe_failure
+
+    for spec in config.sources:
+        try:
+            adapter = connect_source(spec)
+        except Exception as exc:
+            failures.extend((f"{spec.name} {scope_label(s)}", describe_failure(exc)) for s in spec.scopes)
+            continue
+        with adapter:
+            for scope in spec.scopes:
+                label = f"{spec.name} {scope_label(scope)}"
+                progress.start(label)
+                try:
+                    it = adapter.runs(max_items=spec.max_items, page_size=spec.page_size, **scope)
+                    for page in it.pages():
+                        progress.advance(len(page.items))
+                        yield from page.items
+                except Exception as exc:
+                    progress.finish(failed=True)
+                    failures.append((label, describe_failure(exc)))
+                    continue
+                progress.finish()

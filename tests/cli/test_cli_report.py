@@ -139,3 +139,18 @@ def test_fan_out_scope_and_group_by(cli: Cli, tmp_path: Path, mocked: responses.
 def test_bad_since_is_a_usage_error(cli: Cli, config_file: Path) -> None:
     res = cli("report", "--config", str(config_file), "--since", "yesterday-ish")
     assert res.code == 2 and "--since" in res.err and "Traceback" not in res.err
+
+
+def test_html_report_with_a_failed_source(
+    cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    mock_box(mocked, "a")
+    mock_box(mocked, "b")
+    mock_box(mocked, "c", BASE2, fail_at=2)
+    out = tmp_path / "report.html"
+    res = cli("report", "--config", str(config_file), "--format", "html", "-o", str(out))
+    assert res.code == 1 and res.out == ""
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and 'data-chart="status-timeline"' in page
+    assert '<tr class="failed" data-source="beta">' in page and "backend on fire" in page
+    assert 'data-card="failed-sources"><small>Failed sources</small><b data-value="1">' in page

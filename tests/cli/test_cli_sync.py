@@ -119,6 +119,8 @@ def test_report_from_the_store_equals_the_live_report_with_no_network(
         for src in doc["sources"]:
             src.pop("read_at", None)
             src.pop("finished_at", None)
+    assert stored_doc.pop("store") == str(db)  # from the store only: its path and what the last sync changed
+    assert [c["source"] for c in stored_doc.pop("changes")] == [s["name"] for s in live_doc["sources"]]
     assert stored_doc == live_doc
     table_live = cli("report", "--config", str(config_file), "--since", "2024-05-01T10:00:00Z")
     assert table_live.code == 1  # no mocks: the live report fails
@@ -192,3 +194,35 @@ def test_progress_is_shown_on_a_terminal_only(
     mock_all(mocked)
     res = cli("sync", "--config", str(config_file), "--store", str(tmp_path / "r.db"))
     assert "runs read" not in res.err  # captured stderr is not a terminal
+
+
+def test_disk_full_stops_the_sync_with_a_message_naming_the_store_and_the_rerun_completes(
+    cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from runtrack.store import rows
+
+    mock_all(mocked)
+    db = tmp_path / "runs.db"
+    real_row = rows.Encoded.row
+    calls = {"n": 0}
+
+    def full_after_some_rows(self: rows.Encoded, source: str) -> tuple[object, ...]:
+        calls["n"] += 1
+        if calls["n"] > 6:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_row(self, source)
+
+    monkeypatch.setattr(rows.Encoded, "row", full_after_some_rows)
+    res = cli("sync", "--config", str(config_file), "--store", str(db))
+    assert res.code == 1, res
+    assert f"runtrack: error: {db}: cannot write to the store (database or disk is full)" in res.err
+    assert "resumes" in res.err and "Traceback" not in res.err
+    with runtrack.open_store(db) as store:
+        assert store.count() == 5  # box a (5 runs); the page of box b that hit the full disk was rolled back
+    monkeypatch.setattr(rows.Encoded, "row", real_row)
+    res = cli("sync", "--config", str(config_file), "--store", str(db))
+    assert res.code == 0, res
+    with runtrack.open_store(db) as store:
+        assert store.count() == 13
