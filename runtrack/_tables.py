@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from .convert import format_datetime
 
-__all__ = ["clip", "fmt_cost", "fmt_datetime", "fmt_duration", "fmt_rate", "markdown_table", "text_table"]
+__all__ = [
+    "clip",
+    "fmt_cost",
+    "fmt_datetime",
+    "fmt_duration",
+    "fmt_rate",
+    "is_terminal",
+    "markdown_table",
+    "text_table",
+    "use_colour",
+]
+
+
+def is_terminal(stream: object) -> bool:
+    """True when ``stream`` is a terminal (False for pipes, files, and streams without ``isatty``)."""
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def use_colour(stream: object, environ: Mapping[str, str] | None = None) -> bool:
+    """Escape codes only on a terminal, and never when ``NO_COLOR`` is set (to anything non-empty, per
+    no-color.org) or ``TERM=dumb``."""
+    env = os.environ if environ is None else environ
+    return is_terminal(stream) and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] = ()) -> str:

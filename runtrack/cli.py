@@ -276,10 +276,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
         with adapter:
             for scope in scopes:
                 progress.start(f"{args.adapter} {scope_label(scope)}")
+                next_cursor = None
                 try:
                     it = adapter.runs(max_items=args.max_items, page_size=args.page_size, cursor=args.cursor, **scope)
                     for page in it.pages():
+                        progress.clear()  # rows and the progress line may share the terminal
                         progress.advance(writer.write(page.items))
+                        writer.stream.flush()
+                        next_cursor = page.next_cursor
                 except RuntrackError as exc:
                     progress.finish(failed=True)
                     if args.debug:
@@ -288,6 +292,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
                     failed = True
                 else:
                     progress.finish()
+                    if args.max_items is not None and next_cursor:
+                        where = f" for {scope_label(scope)}" if len(scopes) > 1 else ""
+                        _err(f"next cursor{where}: {next_cursor}")
     finally:
         writer.close()
     return EXIT_PARTIAL if failed else EXIT_OK
@@ -409,7 +416,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: 
             parser.print_help(sys.stderr)
             return EXIT_USAGE
         if args.command == "demo":
-            return cmd_demo(extra)
+            return cmd_demo(["--quiet", *extra] if args.quiet else extra)
         if args.command == "adapters":
             return cmd_adapters(args)
         if args.command == "runs":

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 
 import attrs
 
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         "No credentials or network needed.",
     )
     parser.add_argument("--format", choices=FORMATS, default="table", help="report format (default: table)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the report")
     return parser
 
@@ -148,7 +150,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"runtrack demo: error: cannot serve the fake platforms on 127.0.0.1: {exc}\n")
         return 1
     report = build(results, settings)
-    sys.stdout.write(render(report, args.format))
+    text = render(report, args.format)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            sys.stderr.write(f"runtrack demo: error: cannot write {args.output}: {exc.strerror or exc}\n")
+            return 2
+        if not args.quiet:
+            sys.stderr.write(f"runtrack demo: wrote the {args.format} report to {args.output}\n")
+    else:
+        sys.stdout.write(text)
     for source in report.sources:
         for error in source.errors:
             sys.stderr.write(f"runtrack demo: source {source.name!r} failed: {error}\n")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, TextIO
 
-from ._tables import fmt_datetime, fmt_duration
+from ._tables import fmt_datetime, fmt_duration, is_terminal, use_colour
 from .convert import dump_run, format_datetime, write_jsonl
 from .model import Run
 
@@ -44,7 +44,18 @@ RUN_CSV_COLUMNS = (
     "url",
 )
 
-_TABLE_COLUMNS = (("STATUS", 9), ("CREATED", 20), ("DURATION", 8), ("ID", 26), ("NAME", 28), ("ERROR", 0))
+#: (header, width, cut): a cell longer than its width is cut only on a terminal and only where ``cut`` says so
+#: (an id never is: it must stay usable); 0 is the last, free column.
+_TABLE_COLUMNS = (
+    ("STATUS", 9, False),
+    ("CREATED", 20, False),
+    ("DURATION", 8, False),
+    ("ID", 36, False),
+    ("NAME", 28, True),
+    ("ERROR", 0, True),
+)
+#: SGR colours of statuses in the table on a colour terminal
+_STATUS_COLOURS = {"SUCCEEDED": "32", "FAILED": "31", "RUNNING": "34", "QUEUED": "33", "CANCELED": "2"}
 
 
 class RunWriter:
@@ -87,23 +98,32 @@ class JsonArrayWriter(RunWriter):
         super().close()
 
 
-def _fit(text: str, width: int) -> str:
-    text = text.replace("\n", " ")
+def _fit(text: str, width: int, cut: bool) -> str:
+    text = " ".join(text.split())  # one line, whatever the platform put in a name or error
     if not width:
         return text
-    return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
+    if len(text) > width and cut:
+        return text[: width - 1] + "…"
+    return text.ljust(width)
 
 
 class TableWriter(RunWriter):
-    """Fixed-width columns, so rows can be printed as they arrive."""
+    """Fixed-width columns, so rows can be printed as they arrive. On a terminal long names and errors are cut to
+    fit and statuses are coloured (unless ``NO_COLOR`` is set); piped, nothing is cut and no escape code is
+    written. Ids are never cut."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, terminal: bool | None = None, colour: bool | None = None) -> None:
         super().__init__(stream)
-        stream.write(self._line([name for name, _ in _TABLE_COLUMNS]))
+        self.terminal = is_terminal(stream) if terminal is None else terminal
+        self.colour = use_colour(stream) if colour is None else colour
+        stream.write(self._line([name for name, _, _ in _TABLE_COLUMNS]))
 
-    @staticmethod
-    def _line(cells: list[str]) -> str:
-        return "  ".join(_fit(c, w) for c, (_, w) in zip(cells, _TABLE_COLUMNS, strict=True)).rstrip() + "\n"
+    def _line(self, cells: list[str], status: str | None = None) -> str:
+        parts = [_fit(c, w, cut and self.terminal) for c, (_, w, cut) in zip(cells, _TABLE_COLUMNS, strict=True)]
+        code = _STATUS_COLOURS.get(status or "") if self.colour else None
+        if code:
+            parts[0] = f"\x1b[{code}m{parts[0]}\x1b[0m"
+        return "  ".join(parts).rstrip() + "\n"
 
     def write(self, runs: Iterable[Run]) -> int:
         n = 0
@@ -117,7 +137,7 @@ class TableWriter(RunWriter):
                 run.name or "",
                 run.error or "",
             ]
-            self.stream.write(self._line(cells))
+            self.stream.write(self._line(cells, run.status.value))
             n += 1
         self.count += n
         return n

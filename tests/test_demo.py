@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -67,9 +68,20 @@ def test_json_report_covers_every_run_of_the_three_fakes(
     assert len(sources["labelstudio"]["scopes"]) == 3  # one row per prompt
 
 
+def _without_uids(text: str) -> dict[str, object]:
+    """The JSON report minus run uids and ports: a run's uid and link name the instance, whose port differs
+    between starts of the fakes."""
+    doc = json.loads(re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text))
+    for source in doc["sources"]:
+        for stuck in source["stuck_runs"]:
+            stuck.pop("uid")
+    assert isinstance(doc, dict)
+    return doc
+
+
 def test_the_demo_is_deterministic(capsys: pytest.CaptureFixture[str]) -> None:
     first = run_demo(capsys, "--format", "json", "-q")[1]
-    assert run_demo(capsys, "--format", "json", "-q")[1] == first
+    assert _without_uids(run_demo(capsys, "--format", "json", "-q")[1]) == _without_uids(first)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -86,6 +98,17 @@ def test_every_report_format(fmt: str, capsys: pytest.CaptureFixture[str]) -> No
         assert ("## Sources" in out) == (fmt == "markdown")
         for name in ("langsmith", "foundry", "labelstudio"):
             assert name in out
+
+
+def test_html_report_to_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    code, out, err = run_demo(capsys, "--format", "html", "-o", str(target))
+    assert code == 0 and out == ""
+    assert f"wrote the html report to {target}" in err
+    page = target.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and 'data-chart="status-timeline"' in page
+    code, _, err = run_demo(capsys, "--format", "html", "-q", "-o", str(tmp_path / "missing" / "r.html"))
+    assert code == 2 and "cannot write" in err
 
 
 def test_without_quiet_an_intro_line_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,12 +15,12 @@ import pytest
 import responses
 
 import runtrack
+from runtrack import metrics as m
 from runtrack.adapter import Option, common_options
 from runtrack.cli import main
 from runtrack.convert import open_enum, parse_datetime, parse_decimal
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.paginate import FanOut, HttpListing, Listing, OffsetLimit, Request, Unpaginated
-from runtrack.report import METRIC_CORRECT, METRIC_PREDICTIONS, METRIC_TOTAL_COST, SCOPE_CURRENCY, TOKEN_METRICS
 
 BASE = "https://alpha.clitest.test/api"
 BASE2 = "https://beta.clitest.test/api"
@@ -118,17 +118,18 @@ class ClitestAdapter(runtrack.Adapter):
             status, raw = open_enum(runtrack.RunStatus, STATUS, item.get("state"))
             metrics: dict[str, Any] = {}
             if item.get("tokens"):
-                metrics.update(zip(TOKEN_METRICS, item["tokens"], strict=True))
+                metrics.update(zip(m.TOKENS, item["tokens"], strict=True))
             if item.get("cost") is not None:
-                metrics[METRIC_TOTAL_COST] = parse_decimal(item["cost"], "$.cost")
+                metrics[m.TOTAL_COST] = parse_decimal(item["cost"], "$.cost")
             if item.get("pred") is not None:
-                metrics[METRIC_PREDICTIONS], metrics[METRIC_CORRECT] = item["pred"], item["correct"]
-            scope = {"box": box, SCOPE_CURRENCY: item["currency"]} if item.get("currency") else {"box": box}
+                metrics[m.PREDICTIONS], metrics[m.CORRECT] = item["pred"], item["correct"]
+            scope = {"box": box, m.CURRENCY: item["currency"]} if item.get("currency") else {"box": box}
             return runtrack.Run(
                 platform=self.name,
                 instance=self.instance,
                 kind=self.kind,
                 native_id=item["id"],
+                name=item.get("name"),
                 status=status,
                 status_raw=raw,
                 review_status=REVIEW.get(item.get("review") or ""),

@@ -40,7 +40,7 @@ def test_box_a_numbers() -> None:
         1,
     )
     assert stats.success_rate == pytest.approx(2 / 3)
-    assert sorted(stats.durations) == [10.0, 20.0, 30.0]
+    assert stats.durations.count == 3 and stats.durations.is_exact
     assert (stats.percentile(50), stats.percentile(95), stats.duration_max) == (20.0, 30.0, 30.0)
     assert stats.stuck == 1  # a-2 runs for 36 h; a-3 is queued for 1 h only
     assert stats.accuracy == pytest.approx(14 / 20)  # re-aggregated from counts, not the mean of 0.9 and 0.5
@@ -96,7 +96,7 @@ def test_build_merges_listings_per_source_and_marks_failures() -> None:
     assert not rep.ok
     assert (alpha.state, beta.state) == ("ok", "failed")
     assert alpha.totals.runs == 8 and alpha.totals.cost == {"USD": Decimal("0.15"), "EUR": Decimal("1.00")}
-    assert alpha.totals.top_errors(1) == [("model timeout", 2)]
+    assert alpha.totals.top_errors[0] == report.ErrorCount(message="model timeout", count=2)
     assert [r.label for r in alpha.rows] == ["box=a", "box=b"]
     assert beta.rows[0].cursor == "rt1.xyz" and beta.totals.runs == 2
 
@@ -187,7 +187,7 @@ def test_unknown_counts_stay_unknown_and_tokens_add_up() -> None:
     )
     stats.add(runtrack.Run(native_id="2", metrics={"prompt_tokens": 1, "input_tokens": 99}, **base), NOW)
     assert stats.tokens == {"input_tokens": 106, "output_tokens": 3, "total_tokens": 10}  # vendor names are not read
-    doc = report.stats_dict(stats, 3)
+    doc = report.summary_dict(report.summarize(stats, 3))
     assert doc["predictions"] is None and doc["correct"] is None and doc["accuracy"] is None  # absent, never 0
     assert doc["cost"] == {} and doc["duration_seconds"]["p50"] is None
 
