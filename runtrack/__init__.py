@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .model import Actor, ReviewStatus, Run, RunStatus
     from .paginate import Page, RunIterator
     from .plugins import available_adapters, connect, hookimpl, plugin_manager
+    from .store import open_store
 
 _HOME = {
     "Adapter": "adapter",
@@ -62,6 +63,7 @@ _HOME = {
     "connect": "plugins",
     "hookimpl": "plugins",
     "plugin_manager": "plugins",
+    "open_store": "store",
 }
 
 __all__ = [
@@ -90,6 +92,7 @@ __all__ = [
     "dump_run",
     "hookimpl",
     "load_run",
+    "open_store",
     "plugin_manager",
     "read_jsonl",
     "write_jsonl",

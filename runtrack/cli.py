@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import plugins
+from . import cli_store, plugins
 from ._tables import text_table
 from ._version import __version__
 from .config import Config, find_config, load_config, parse_duration, parse_since, scope_keywords, suggest
@@ -194,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve_cli.add_parsers(sub)
     sub.add_parser("demo", help="a report over built-in fake platforms (arguments go to the demo)", add_help=False)
+    cli_store.add_parsers(sub)
     return parser
 
 
@@ -419,6 +420,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: 
             return cmd_demo(["--quiet", *extra] if args.quiet else extra)
         if args.command == "adapters":
             return cmd_adapters(args)
+        stored = cli_store.dispatch(args, when)
+        if stored is not None:
+            return stored
         if args.command == "runs":
             return cmd_runs(args)
         if args.command == "report":

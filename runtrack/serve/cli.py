@@ -52,11 +52,13 @@ def _common(p: argparse.ArgumentParser, *, port: int) -> None:
 
 def _config(args: argparse.Namespace, now: datetime) -> Config | None:
     """The CLI's configuration; optional when a store is given (reads then need nothing else)."""
-    if args.store and not (args.config or os.environ.get(CONFIG_ENV) or Path(DEFAULT_CONFIG).exists()):
-        return None
-    from ..cli import _load
+    from ..cli_store import optional_config
 
     args.source = []
+    if args.store:
+        return optional_config(args, now)
+    from ..cli import _load
+
     return _load(args, now)
 
 

@@ -9,25 +9,25 @@ go to the configured sources and are refused when the server is read-only.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ..adapter import Adapter
 from ..config import Config, ReportOptions, SourceSpec, parse_duration, parse_since, suggest
 from ..convert import converter
 from ..errors import ConfigurationError, NotFoundError, RuntrackError
 from ..model import Run, RunStatus
-from ..report import Collector, ReportSettings, SourceResult, build, report_dict
-from ..sources import connect_source, read_sources
+from ..report import ReportSettings, build, report_dict
+from ..sources import connect_source, read_sources, read_store
+from ..store import Store, open_store
 from .output import clip, run_json
 from .paging import Position, decode_position, encode_position, fingerprint
 from .problems import ServeError
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_SCAN", "Operations", "StoreLike"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_SCAN", "Operations"]
 
 log = logging.getLogger("runtrack.serve")
 
@@ -40,29 +40,8 @@ MAX_SCAN = 10_000
 WRITES = ("create_run", "cancel_run", "add_to_queue")
 
 
-class StoreLike(Protocol):
-    """What serving needs of ``runtrack.open_store()``'s store."""
-
-    def runs(
-        self, *, source: str | None = ..., status: RunStatus | None = ..., since: datetime | None = ...
-    ) -> Iterator[Run]: ...
-
-    def get(self, uid: str) -> Run | None: ...
-
-    def close(self) -> None: ...
-
-
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def open_store(path: Path) -> StoreLike:
-    """``runtrack.open_store(path)``; a clear error while this build has no store."""
-    try:
-        opener: Callable[[Path], StoreLike] = importlib.import_module("runtrack.store").open_store
-    except (ImportError, AttributeError):
-        raise ConfigurationError("--store: this installation of runtrack has no store (runtrack.store)") from None
-    return opener(path)
 
 
 def _status(text: str | None) -> RunStatus | None:
@@ -126,13 +105,11 @@ class Operations:
             ) from None
 
     @contextlib.contextmanager
-    def _store(self) -> Iterator[StoreLike]:
+    def _store(self) -> Iterator[Store]:
+        """The store, opened for one operation (a SQLite connection belongs to the thread that opened it)."""
         assert self.store_path is not None
-        store = open_store(self.store_path)
-        try:
+        with open_store(self.store_path) as store:
             yield store
-        finally:
-            store.close()
 
     def _writable(self, operation: str) -> None:
         if self.read_only:
@@ -152,7 +129,15 @@ class Operations:
     def list_sources(self) -> dict[str, Any]:
         """The configured sources: name, adapter, configured scopes, the write actions it has; and where reads
         come from."""
-        sources = []
+        sources: list[dict[str, Any]] = []
+        if not self._specs and self.store_path is not None:
+            with self._store() as store:
+                for info in store.listings():
+                    known = next((s for s in sources if s["name"] == info.source), None)
+                    if known is None:
+                        known = {"name": info.source, "adapter": info.adapter, "scopes": [], "actions": []}
+                        sources.append(known)
+                    known["scopes"].append(info.scope)
         for spec in self._specs.values():
             cls = _adapter_class(spec.adapter)
             actions = [a for a in WRITES if cls is not None and callable(getattr(cls, a, None))]
@@ -195,8 +180,9 @@ class Operations:
         position = decode_position(cursor, request, len(listings)) if cursor else Position()
 
         def keep(run: Run) -> bool:
+            when = run.created_at or run.started_at  # as the report and the store count "since"
             return (wanted_status is None or run.status is wanted_status) and (
-                after is None or (run.created_at is not None and run.created_at >= after)
+                after is None or when is None or when >= after
             )
 
         runs, next_position = self._collect(listings, position, n, keep, request)
@@ -301,27 +287,19 @@ class Operations:
             top_errors=opts.top_errors if top_errors is None else top_errors,
             group_by=tuple(group_by) if group_by else opts.group_by,
         )
-        names = list(sources) if sources else list(self._specs)
-        for name in names:
-            self._spec(name)
         if self.store_path is not None:
-            results = self._stored_results(names, settings)
+            with self._store() as store:
+                results = read_store(store, list(self._specs.values()) or None, settings)
+            known = {r.source for r in results}
+            for name in sources or ():
+                if name not in known:
+                    raise ServeError(f"sources: no source named {name!r}" + suggest(name, known), status=404)
+            results = [r for r in results if not sources or r.source in sources]
         else:
-            results = read_sources([self._specs[n] for n in names], settings, environ=self.environ)
+            specs = [self._spec(name) for name in sources] if sources else list(self._specs.values())
+            results = read_sources(specs, settings, environ=self.environ)
         doc: dict[str, Any] = clip(report_dict(build(results, settings)))
         return doc
-
-    def _stored_results(self, names: Sequence[str], settings: ReportSettings) -> list[SourceResult]:
-        results = []
-        with self._store() as store:
-            for name in names:
-                spec = self._specs[name]
-                result = SourceResult(source=name, adapter=spec.adapter, scope={})
-                result.read_at = self.clock()
-                Collector(result, settings).add(store.runs(source=name))
-                result.finished_at = self.clock()
-                results.append(result)
-        return results
 
     # ------------------------------------------------------------------ writes
 
