@@ -309,7 +309,12 @@ class Operations:
         spec = self._spec(source)
         with self._connect(spec) as adapter:
             create = self._action(adapter, spec, "create_run")
-            run = create(**dict(params or {}))
+            try:
+                run = create(**dict(params or {}))
+            except TypeError as exc:  # missing or unexpected parameters
+                raise ServeError(
+                    f"params: {exc}".replace("create_run()", "create_run"), platform=spec.adapter
+                ) from None
         return {"source": spec.name, "run": run_json(run)}
 
     def cancel_run(

@@ -77,15 +77,15 @@ max_retries = 0
 """
 
 
-@pytest.fixture(scope="package")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    started = {name: platform.vendor for name, platform in PLATFORMS.items()}
+@contextlib.contextmanager
+def start_fakes(tmp: Path) -> Iterator[Served]:
+    """Fresh fakes of the three platforms and a configuration reading them (keys in ``env`` only)."""
     classes = {"langsmith": FakeLangSmith, "foundry": FakeFoundry, "labelstudio": FakeLabelStudio}
     fakes: dict[str, Any] = {}
     with contextlib.ExitStack() as stack:
-        for name, vendor in started.items():
-            fakes[name] = stack.enter_context(classes[vendor](**PLATFORMS[name].fake_options))
-        config = tmp_path_factory.mktemp("serve") / "runtrack.toml"
+        for name, platform in PLATFORMS.items():
+            fakes[name] = stack.enter_context(classes[platform.vendor](**platform.fake_options))
+        config = tmp / "runtrack.toml"
         config.write_text(_config(fakes))
         keys = {
             "SERVE_TEST_LS_KEY": fakes["ls"].api_key,
@@ -96,6 +96,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         env.update(keys)
         env.update(no_proxy_updates(env))
         yield Served(fakes=fakes, config=config, env=env, secrets=[*keys.values(), TOKEN])
+
+
+@pytest.fixture(scope="package")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The fakes most tests share: nothing writes to them."""
+    with start_fakes(tmp_path_factory.mktemp("serve")) as served:
+        yield served
 
 
 class Server:

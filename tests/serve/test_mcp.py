@@ -39,10 +39,10 @@ HINTS = {
 
 
 @contextlib.asynccontextmanager
-async def stdio_session(served: Served, *args: str) -> AsyncIterator[ClientSession]:
-    params = StdioServerParameters(
-        command=RUNTRACK[0], args=[*RUNTRACK[1:], "mcp", "--config", str(served.config), *args], env=served.env
-    )
+async def stdio_session(served: Served, *args: str, config: bool = True) -> AsyncIterator[ClientSession]:
+    """``runtrack mcp [--config FILE] ARGS`` through the SDK's stdio client, initialized."""
+    argv = [*RUNTRACK[1:], "mcp", *(["--config", str(served.config)] if config else []), *args]
+    params = StdioServerParameters(command=RUNTRACK[0], args=argv, env=served.env)
     with tempfile.TemporaryFile("w+") as errlog:
         try:
             async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
