@@ -103,6 +103,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The fakes most tests share: nothing writes to them."""
     with start_fakes(tmp_path_factory.mktemp("serve")) as served:
         yield served
+    assert_no_secrets(served)
 
 
 class Server:

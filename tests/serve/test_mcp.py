@@ -6,11 +6,13 @@ import contextlib
 import json
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
+import anyio.from_thread
 import pytest
+from anyio.from_thread import BlockingPortal
 
 pytest.importorskip("mcp")
 
@@ -54,7 +56,28 @@ async def stdio_session(served: Served, *args: str, config: bool = True) -> Asyn
             served.record(errlog.read())
 
 
-def run(served: Served, body: Callable[[ClientSession], Awaitable[None]], *args: str) -> None:
+@pytest.fixture(scope="module")
+def shared(served: Served) -> Iterator[tuple[BlockingPortal, ClientSession]]:
+    """One ``runtrack mcp`` over stdio for the module's tests (the SDK's client runs in a portal's event loop)."""
+    with (
+        anyio.from_thread.start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(stdio_session(served)) as session,
+    ):
+        yield portal, session
+
+
+def run(
+    served: Served,
+    body: Callable[[ClientSession], Awaitable[None]],
+    *args: str,
+    shared: tuple[BlockingPortal, ClientSession] | None = None,
+) -> None:
+    """``body(session)`` in the shared session, or in a server of its own started with ``args``."""
+    if shared is not None:
+        portal, session = shared
+        portal.call(body, session)
+        return
+
     async def main() -> None:
         async with stdio_session(served, *args) as session:
             await body(session)
@@ -89,7 +112,9 @@ def problem_of(text: str) -> dict[str, Any]:
     return doc
 
 
-def test_initialize_lists_the_seven_tools_with_their_hints(served: Served) -> None:
+def test_initialize_lists_the_seven_tools_with_their_hints(
+    served: Served, shared: tuple[BlockingPortal, ClientSession]
+) -> None:
     async def body(session: ClientSession) -> None:
         tools = {t.name: t for t in (await session.list_tools()).tools}
         assert list(tools) == SEVEN
@@ -107,7 +132,7 @@ def test_initialize_lists_the_seven_tools_with_their_hints(served: Served) -> No
         assert "cannot be resumed" in (tools["cancel_run"].description or "")
         assert tools["list_runs"].input_schema["properties"]["limit"]["maximum"] == 200
 
-    run(served, body)
+    run(served, body, shared=shared)
     assert_no_secrets(served)
 
 
@@ -120,7 +145,9 @@ def test_read_only_server_lists_no_write_tools(served: Served) -> None:
     run(served, body, "--read-only")
 
 
-def test_list_runs_pages_cover_each_source_exactly_once(served: Served) -> None:
+def test_list_runs_pages_cover_each_source_exactly_once(
+    served: Served, shared: tuple[BlockingPortal, ClientSession]
+) -> None:
     async def body(session: ClientSession) -> None:
         everything: list[str] = []
         for name, platform in PLATFORMS.items():
@@ -147,11 +174,11 @@ def test_list_runs_pages_cover_each_source_exactly_once(served: Served) -> None:
         assert len(walked) == len(everything)
         assert all("raw" not in r for r in page["runs"])
 
-    run(served, body)
+    run(served, body, shared=shared)
     assert_no_secrets(served)
 
 
-def test_get_run_by_uid_and_by_native_id(served: Served) -> None:
+def test_get_run_by_uid_and_by_native_id(served: Served, shared: tuple[BlockingPortal, ClientSession]) -> None:
     async def body(session: ClientSession) -> None:
         for name in PLATFORMS:
             listed = (await call(served, session, "list_runs", source=name, limit=3))["runs"][-1]
@@ -164,10 +191,10 @@ def test_get_run_by_uid_and_by_native_id(served: Served) -> None:
         missing = await tool_error(served, session, "get_run", source="lb", native_id="no-such-run")
         assert problem_of(missing)["status"] == 404
 
-    run(served, body)
+    run(served, body, shared=shared)
 
 
-def test_run_report_equals_the_cli_json_report(served: Served) -> None:
+def test_run_report_equals_the_cli_json_report(served: Served, shared: tuple[BlockingPortal, ClientSession]) -> None:
     cli = subprocess.run(
         [*RUNTRACK, "report", "--config", str(served.config), "--format", "json", "--since", "2020-01-01"],
         env=served.env,
@@ -188,11 +215,13 @@ def test_run_report_equals_the_cli_json_report(served: Served) -> None:
         assert got == expected
         assert {s["name"] for s in got["sources"]} == set(PLATFORMS)
 
-    run(served, body)
+    run(served, body, shared=shared)
     assert_no_secrets(served)
 
 
-def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(served: Served) -> None:
+def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(
+    served: Served, shared: tuple[BlockingPortal, ClientSession]
+) -> None:
     async def body(session: ClientSession) -> None:
         await tool_error(served, session, "list_runs", limit=0)
         unknown = problem_of(await tool_error(served, session, "list_runs", source="nope"))
@@ -211,7 +240,7 @@ def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(served: Serv
         again = await call(served, session, "list_runs", source="ls", limit=2)
         assert again["runs"] == first["runs"]
 
-    run(served, body)
+    run(served, body, shared=shared)
     assert_no_secrets(served)
 
 

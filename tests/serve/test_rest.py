@@ -119,6 +119,29 @@ def test_bearer_token_is_required(served: Served, rest: Server) -> None:
     assert mcp.status_code == 401
 
 
+def test_the_mcp_endpoint_is_mounted_in_the_same_app(served: Served, rest: Server) -> None:
+    import anyio
+    import httpx2
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    from .test_mcp import SEVEN, call
+
+    async def main() -> None:
+        async with (
+            httpx2.AsyncClient(headers=AUTH, timeout=60) as client,
+            streamable_http_client(rest.url + "/mcp", http_client=client) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            assert [t.name for t in (await session.list_tools()).tools] == SEVEN
+            page = await call(served, session, "list_runs", source="lb", limit=3)
+            rest_page = get(served, rest, "/v1/runs", source="lb", limit=3).json()
+            assert page == rest_page
+
+    anyio.run(main)
+
+
 def test_openapi_document_is_valid_and_complete(served: Served, rest: Server) -> None:
     from openapi_spec_validator import validate
 
