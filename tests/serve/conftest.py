@@ -26,7 +26,7 @@ _SCRIPT = Path(sys.executable).with_name("runtrack")
 RUNTRACK = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "runtrack.cli"]
 TOKEN = "serve-t0ken-Do-Not-Print"
 #: source name -> the platform whose fake and ground truth it reads
-PLATFORMS: dict[str, Platform] = {"ls": LANGSMITH, "fd": FOUNDRY, "lb": LABELSTUDIO}
+PLATFORMS: dict[str, Platform] = {"langsmith": LANGSMITH, "foundry": FOUNDRY, "labelstudio": LABELSTUDIO}
 
 
 @dataclass
@@ -45,14 +45,14 @@ class Served:
 
 
 def _config(fakes: Mapping[str, Any]) -> str:
-    ls, fd, lb = fakes["ls"], fakes["fd"], fakes["lb"]
+    ls, fd, lb = fakes["langsmith"], fakes["foundry"], fakes["labelstudio"]
     return f"""
 [report]
 stuck_after = "6h"
 top_errors = 3
 
 [[source]]
-name = "ls"
+name = "langsmith"
 adapter = "langsmith"
 base_url = "{ls.base_url}"
 api_key_env = "SERVE_TEST_LS_KEY"
@@ -60,7 +60,7 @@ page_size = {LANGSMITH.page_size}
 max_retries = 0
 
 [[source]]
-name = "fd"
+name = "foundry"
 adapter = "foundry"
 base_url = "{fd.base_url}"
 api_key_env = "SERVE_TEST_FD_TOKEN"
@@ -69,7 +69,7 @@ page_size = {FOUNDRY.page_size}
 max_retries = 0
 
 [[source]]
-name = "lb"
+name = "labelstudio"
 adapter = "labelstudio"
 base_url = "{lb.base_url}"
 api_key_env = "SERVE_TEST_LB_TOKEN"
@@ -88,9 +88,9 @@ def start_fakes(tmp: Path) -> Iterator[Served]:
         config = tmp / "runtrack.toml"
         config.write_text(_config(fakes))
         keys = {
-            "SERVE_TEST_LS_KEY": fakes["ls"].api_key,
-            "SERVE_TEST_FD_TOKEN": fakes["fd"].token,
-            "SERVE_TEST_LB_TOKEN": fakes["lb"].token,
+            "SERVE_TEST_LS_KEY": fakes["langsmith"].api_key,
+            "SERVE_TEST_FD_TOKEN": fakes["foundry"].token,
+            "SERVE_TEST_LB_TOKEN": fakes["labelstudio"].token,
         }
         env = {k: v for k, v in os.environ.items() if k not in ("RUNTRACK_CONFIG", "RUNTRACK_SERVE_TOKEN")}
         env.update(keys)

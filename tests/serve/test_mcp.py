@@ -188,7 +188,7 @@ def test_get_run_by_uid_and_by_native_id(served: Served, shared: tuple[BlockingP
             assert by_id["run"] == listed
             raw = await call(served, session, "get_run", uid=listed["uid"], include_raw=True)
             assert "raw" in raw["run"]
-        missing = await tool_error(served, session, "get_run", source="lb", native_id="no-such-run")
+        missing = await tool_error(served, session, "get_run", source="labelstudio", native_id="no-such-run")
         assert problem_of(missing)["status"] == 404
 
     run(served, body, shared=shared)
@@ -226,18 +226,20 @@ def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(
         await tool_error(served, session, "list_runs", limit=0)
         unknown = problem_of(await tool_error(served, session, "list_runs", source="nope"))
         assert (unknown["status"], unknown["title"]) == (404, "Unknown source")
-        assert "valid: fd, lb, ls" in unknown["detail"]
-        bad = problem_of(await tool_error(served, session, "list_runs", source="ls", status="DONE"))
+        assert "valid: foundry, labelstudio, langsmith" in unknown["detail"]
+        bad = problem_of(await tool_error(served, session, "list_runs", source="langsmith", status="DONE"))
         assert bad["status"] == 400 and "SUCCEEDED" in bad["detail"]
-        first = await call(served, session, "list_runs", source="ls", limit=2)
-        replayed = problem_of(await tool_error(served, session, "list_runs", source="fd", cursor=first["next_cursor"]))
+        first = await call(served, session, "list_runs", source="langsmith", limit=2)
+        replayed = problem_of(
+            await tool_error(served, session, "list_runs", source="foundry", cursor=first["next_cursor"])
+        )
         assert "another request" in replayed["detail"]
-        scope = problem_of(await tool_error(served, session, "list_runs", source="ls", scope={"queue": "x"}))
+        scope = problem_of(await tool_error(served, session, "list_runs", source="langsmith", scope={"queue": "x"}))
         assert "queue_id" in scope["detail"]
         await tool_error(served, session, "get_run")
         await tool_error(served, session, "no_such_tool")
         # and the next call works
-        again = await call(served, session, "list_runs", source="ls", limit=2)
+        again = await call(served, session, "list_runs", source="langsmith", limit=2)
         assert again["runs"] == first["runs"]
 
     run(served, body, shared=shared)
@@ -254,11 +256,11 @@ def test_streamable_http_transport(served: Served) -> None:
             ):
                 await session.initialize()
                 assert [t.name for t in (await session.list_tools()).tools] == SEVEN
-                page = await call(served, session, "list_runs", source="fd", limit=200)
-                platform = PLATFORMS["fd"]
+                page = await call(served, session, "list_runs", source="foundry", limit=200)
+                platform = PLATFORMS["foundry"]
                 got = [(r["scope"]["model_studio_rid"], r["native_id"]) for r in page["runs"]]
-                platform.assert_exactly_once(got, platform.truth(served.fakes["fd"]))
-                await tool_error(served, session, "list_runs", source="fd", limit=1000)
+                platform.assert_exactly_once(got, platform.truth(served.fakes["foundry"]))
+                await tool_error(served, session, "list_runs", source="foundry", limit=1000)
                 assert (await call(served, session, "list_sources"))["reads_from"] == "live"
 
         anyio.run(main)

@@ -50,9 +50,9 @@ def test_sources(served: Served, rest: Server) -> None:
     body = get(served, rest, "/v1/sources").json()
     assert body["reads_from"] == "live" and body["read_only"] is False
     assert {s["name"]: (s["adapter"], s["actions"]) for s in body["sources"]} == {
-        "ls": ("langsmith", ["add_to_queue"]),
-        "fd": ("foundry", ["create_run"]),
-        "lb": ("labelstudio", ["create_run", "cancel_run"]),
+        "langsmith": ("langsmith", ["add_to_queue"]),
+        "foundry": ("foundry", ["create_run"]),
+        "labelstudio": ("labelstudio", ["create_run", "cancel_run"]),
     }
 
 
@@ -71,13 +71,13 @@ def test_runs_pages_equal_the_ground_truth(served: Served, rest: Server) -> None
         platform.assert_exactly_once(platform.keys(runs), platform.truth(served.fakes[name]))
     # filters: every FAILED run of the source, and nothing else
     truth = [r for r in runs if r.status is runtrack.RunStatus.FAILED]
-    failed = get(served, rest, "/v1/runs", source="lb", status="failed", limit=200).json()
+    failed = get(served, rest, "/v1/runs", source="labelstudio", status="failed", limit=200).json()
     assert [r["uid"] for r in failed["runs"]] == [r.uid for r in truth] and failed["next_cursor"] is None
 
 
 def test_get_run_and_report(served: Served, rest: Server) -> None:
-    listed = get(served, rest, "/v1/runs", source="fd", limit=4).json()["runs"][-1]
-    assert get(served, rest, f"/v1/runs/{listed['uid']}").json() == {"source": "fd", "run": listed}
+    listed = get(served, rest, "/v1/runs", source="foundry", limit=4).json()["runs"][-1]
+    assert get(served, rest, f"/v1/runs/{listed['uid']}").json() == {"source": "foundry", "run": listed}
     cli = subprocess.run(
         [*RUNTRACK, "report", "--config", str(served.config), "--format", "json", "--top-errors", "2"],
         env=served.env,
@@ -96,13 +96,13 @@ def test_get_run_and_report(served: Served, rest: Server) -> None:
 
 def test_errors_are_problem_json_and_the_server_keeps_serving(served: Served, rest: Server) -> None:
     unknown = problem(get(served, rest, "/v1/runs", source="nope"), 404)
-    assert unknown["title"] == "Unknown source" and "valid: fd, lb, ls" in unknown["detail"]
+    assert unknown["title"] == "Unknown source" and "valid: foundry, labelstudio, langsmith" in unknown["detail"]
     assert "limit" in problem(get(served, rest, "/v1/runs", limit="ten"), 400)["detail"]
     assert "between 1 and 200" in problem(get(served, rest, "/v1/runs", limit=500), 400)["detail"]
     assert "cursor" in problem(get(served, rest, "/v1/runs", cursor="garbage"), 400)["detail"]
     assert "SUCCEEDED" in problem(get(served, rest, "/v1/runs", status="done"), 400)["detail"]
     assert "7d" in problem(get(served, rest, "/v1/runs", since="yesterday"), 400)["detail"]
-    scope = problem(get(served, rest, "/v1/runs", source="ls", **{"scope.queue": "q"}), 400)
+    scope = problem(get(served, rest, "/v1/runs", source="langsmith", **{"scope.queue": "q"}), 400)
     assert "queue_id" in scope["detail"]
     missing = problem(get(served, rest, "/v1/runs/00000000-0000-0000-0000-000000000000"), 404)
     assert missing["error"] == "NotFoundError"
@@ -135,8 +135,8 @@ def test_the_mcp_endpoint_is_mounted_in_the_same_app(served: Served, rest: Serve
         ):
             await session.initialize()
             assert [t.name for t in (await session.list_tools()).tools] == SEVEN
-            page = await call(served, session, "list_runs", source="lb", limit=3)
-            rest_page = get(served, rest, "/v1/runs", source="lb", limit=3).json()
+            page = await call(served, session, "list_runs", source="labelstudio", limit=3)
+            rest_page = get(served, rest, "/v1/runs", source="labelstudio", limit=3).json()
             assert page == rest_page
 
     anyio.run(main)

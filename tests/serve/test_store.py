@@ -85,7 +85,7 @@ def test_reads_come_from_the_store(stored: tuple[Served, Path, dict[str, list[An
 
 
 def test_writes_are_off(stored: tuple[Served, Path, dict[str, list[Any]]], server: Server) -> None:
-    refused = requests.post(server.url + "/v1/sources/fd/runs", json={}, timeout=30)
+    refused = requests.post(server.url + "/v1/sources/foundry/runs", json={}, timeout=30)
     assert refused.status_code == 403 and "serves a store alone" in refused.json()["detail"]
 
 
@@ -95,9 +95,9 @@ def test_mcp_from_the_store(stored: tuple[Served, Path, dict[str, list[Any]]]) -
     async def main() -> None:
         async with stdio_session(served, "--store", str(store), config=False) as session:
             assert [t.name for t in (await session.list_tools()).tools] == SEVEN[:4]
-            page = await call(served, session, "list_runs", source="lb", limit=200)
-            assert len(page["runs"]) == len(truth["lb"]) and page["next_cursor"] is None
-            report = await call(served, session, "run_report", sources=["lb"])
-            assert [s["name"] for s in report["sources"]] == ["lb"]
+            page = await call(served, session, "list_runs", source="labelstudio", limit=200)
+            assert len(page["runs"]) == len(truth["labelstudio"]) and page["next_cursor"] is None
+            report = await call(served, session, "run_report", sources=["labelstudio"])
+            assert [s["name"] for s in report["sources"]] == ["labelstudio"]
 
     anyio.run(main)
