@@ -153,6 +153,39 @@ def http_server(served: Served, *args: str, env: Mapping[str, str] | None = None
         served.record("".join(lines))
 
 
+@pytest.fixture(scope="package")
+def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """Fakes for the tests that write (create, cancel, queue, fault knobs): the others' ground truth stays put.
+    These tests read their ground truth from the fakes when they check it, after any write."""
+    with start_fakes(tmp_path_factory.mktemp("own")) as served:
+        yield served
+    assert_no_secrets(served)
+
+
+@pytest.fixture(scope="package")
+def own_server(own: Served) -> Iterator[Server]:
+    """``runtrack serve`` over the writing tests' fakes, on 127.0.0.1 without RUNTRACK_SERVE_TOKEN (none asked for)."""
+    with http_server(own, "serve", "--config", str(own.config)) as server:
+        yield server
+
+
+def runtrack_cli(served: Served, *args: str) -> str:
+    """``runtrack ARGS`` as a user runs it, with the served environment; its stdout (it must succeed)."""
+    done = subprocess.run([*RUNTRACK, *args], env=served.env, capture_output=True, text=True, timeout=120)
+    served.record(done.stdout + done.stderr)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def timeless(report: dict[str, Any]) -> dict[str, Any]:
+    """A JSON report without the times that say when it was made or read (two runs never share them)."""
+    del report["generated_at"]
+    for src in report["sources"]:
+        src.pop("read_at", None)
+        src.pop("finished_at", None)
+    return report
+
+
 def assert_no_secrets(served: Served) -> None:
     leaks = [(secret, text[:200]) for text in served.seen for secret in served.secrets if secret in text]
     assert not leaks, f"a secret leaked: {leaks[:1]}"

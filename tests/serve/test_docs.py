@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ pytest.importorskip("mcp")
 
 from runtrack.serve.mcp_tools import TOOLS
 
-from .conftest import Served, Server, assert_no_secrets, http_server, start_fakes
+from .conftest import Served, Server
 
 pytestmark = pytest.mark.e2e
 
@@ -60,24 +59,11 @@ def as_request(line: str, variables: dict[str, str], origin: str) -> dict[str, A
     return request
 
 
-@pytest.fixture(scope="module")
-def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with start_fakes(tmp_path_factory.mktemp("docs")) as served:
-        yield served
-    assert_no_secrets(served)
-
-
-@pytest.fixture(scope="module")
-def server(own: Served) -> Iterator[Server]:
-    with http_server(own, "serve", "--config", str(own.config)) as server:
-        yield server
-
-
-def test_the_curl_examples_work(own: Served, server: Server) -> None:
+def test_the_curl_examples_work(own: Served, own_server: Server) -> None:
     lines = curl_lines()
     assert len(lines) >= 10
-    first = requests.get(server.url + "/v1/runs", params={"source": "langsmith", "limit": 20}, timeout=60).json()
-    lb = requests.get(server.url + "/v1/runs", params={"source": "labelstudio", "limit": 1}, timeout=60).json()
+    first = requests.get(own_server.url + "/v1/runs", params={"source": "langsmith", "limit": 20}, timeout=60).json()
+    lb = requests.get(own_server.url + "/v1/runs", params={"source": "labelstudio", "limit": 1}, timeout=60).json()
     ls = own.fakes["langsmith"]
     variables = {
         "CURSOR": first["next_cursor"],
@@ -89,12 +75,12 @@ def test_the_curl_examples_work(own: Served, server: Server) -> None:
     }
     methods = set()
     for line in lines:
-        request = as_request(line, variables, server.url)
+        request = as_request(line, variables, own_server.url)
         response = requests.request(timeout=60, **request)
         own.record(response.text)
         assert 200 <= response.status_code < 300, f"{line}\n-> {response.status_code} {response.text}"
         assert isinstance(response.json(), dict)
-        methods.add((request["method"], re.sub(r"/v1/(\w+).*", r"\1", request["url"][len(server.url) :])))
+        methods.add((request["method"], re.sub(r"/v1/(\w+).*", r"\1", request["url"][len(own_server.url) :])))
     assert {m for m, _ in methods} == {"GET", "POST"}
     assert {p for _, p in methods} == {"sources", "runs", "report", "queues"}
 

@@ -4,7 +4,6 @@ token, and the OpenAPI document."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +16,7 @@ import runtrack
 from runtrack.cli import main
 from runtrack.serve.app import check_bind, is_loopback
 
-from .conftest import PLATFORMS, RUNTRACK, TOKEN, Served, Server, assert_no_secrets, http_server
+from .conftest import PLATFORMS, TOKEN, Served, Server, assert_no_secrets, http_server, runtrack_cli, timeless
 
 pytestmark = pytest.mark.e2e
 
@@ -78,20 +77,8 @@ def test_runs_pages_equal_the_ground_truth(served: Served, rest: Server) -> None
 def test_get_run_and_report(served: Served, rest: Server) -> None:
     listed = get(served, rest, "/v1/runs", source="foundry", limit=4).json()["runs"][-1]
     assert get(served, rest, f"/v1/runs/{listed['uid']}").json() == {"source": "foundry", "run": listed}
-    cli = subprocess.run(
-        [*RUNTRACK, "report", "--config", str(served.config), "--format", "json", "--top-errors", "2"],
-        env=served.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert cli.returncode == 0, cli.stderr
-    got, expected = get(served, rest, "/v1/report", top_errors=2).json(), json.loads(cli.stdout)
-    for doc in (got, expected):
-        del doc["generated_at"]
-        for src in doc["sources"]:
-            del src["read_at"], src["finished_at"]
-    assert got == expected
+    cli = runtrack_cli(served, "report", "--config", str(served.config), "--format", "json", "--top-errors", "2")
+    assert timeless(get(served, rest, "/v1/report", top_errors=2).json()) == timeless(json.loads(cli))
 
 
 def test_errors_are_problem_json_and_the_server_keeps_serving(served: Served, rest: Server) -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +14,9 @@ pytest.importorskip("mcp")
 
 from runtrack.testing import ServerErrors
 
-from .conftest import PLATFORMS, Served, Server, assert_no_secrets, http_server, start_fakes
+from .conftest import PLATFORMS, Served, Server, http_server
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with start_fakes(tmp_path_factory.mktemp("writes")) as served:
-        yield served
-        assert_no_secrets(served)
-
-
-@pytest.fixture(scope="module")
-def server(own: Served) -> Iterator[Server]:
-    """On 127.0.0.1 without RUNTRACK_SERVE_TOKEN: no token asked for."""
-    with http_server(own, "serve", "--config", str(own.config)) as server:
-        yield server
 
 
 def call(served: Served, method: str, url: str, **kwargs: Any) -> requests.Response:
@@ -40,13 +25,14 @@ def call(served: Served, method: str, url: str, **kwargs: Any) -> requests.Respo
     return response
 
 
-def test_a_failing_listing_answers_the_cursor_to_resume_from(own: Served, server: Server) -> None:
+def test_a_failing_listing_answers_the_cursor_to_resume_from(own: Served, own_server: Server) -> None:
     fake, platform = own.fakes["foundry"], PLATFORMS["foundry"]
+    runs_url = own_server.url + "/v1/runs"
     fake.faults.configure(server_errors=ServerErrors(start=3, count=10**6))  # two pages, then only 503s
     try:
-        first = call(own, "GET", server.url + "/v1/runs", params={"source": "foundry", "limit": 200}).json()
+        first = call(own, "GET", runs_url, params={"source": "foundry", "limit": 200}).json()
         assert len(first["runs"]) == 2 * platform.page_size and first["next_cursor"]
-        failed = call(own, "GET", server.url + "/v1/runs", params={"source": "foundry", "cursor": first["next_cursor"]})
+        failed = call(own, "GET", runs_url, params={"source": "foundry", "cursor": first["next_cursor"]})
         assert failed.status_code == 502 and failed.headers["content-type"] == "application/problem+json"
         problem = failed.json()
         assert (problem["error"], problem["upstream_status"], problem["platform"]) == ("ServerError", 503, "foundry")
@@ -55,23 +41,23 @@ def test_a_failing_listing_answers_the_cursor_to_resume_from(own: Served, server
         fake.faults.clear()
     runs, cursor = first["runs"], problem["cursor"]
     while cursor:
-        page = call(own, "GET", server.url + "/v1/runs", params={"source": "foundry", "limit": 200, "cursor": cursor})
+        page = call(own, "GET", runs_url, params={"source": "foundry", "limit": 200, "cursor": cursor})
         runs += page.json()["runs"]
         cursor = page.json()["next_cursor"]
     got = [(r["scope"]["model_studio_rid"], r["native_id"]) for r in runs]
     platform.assert_exactly_once(got, platform.truth(fake))
 
 
-def test_create_and_cancel_a_label_studio_run(own: Served, server: Server) -> None:
+def test_create_and_cancel_a_label_studio_run(own: Served, own_server: Server) -> None:
     fake = own.fakes["labelstudio"]
     prompt = fake.prompt_ids[0]
     version = fake.versions_by_prompt[prompt][0]
     body = {"prompt_id": prompt, "version_id": version, "project": fake.project_ids[0]}
-    created = call(own, "POST", server.url + "/v1/sources/labelstudio/runs", json=body)
+    created = call(own, "POST", own_server.url + "/v1/sources/labelstudio/runs", json=body)
     assert created.status_code == 201, created.text
     run = created.json()["run"]
     assert (run["platform"], run["status"]) == ("labelstudio", "QUEUED")
-    canceled = call(own, "POST", server.url + f"/v1/runs/{run['uid']}/cancel")
+    canceled = call(own, "POST", own_server.url + f"/v1/runs/{run['uid']}/cancel")
     assert canceled.status_code == 202, canceled.text
     assert canceled.json() == {
         "source": "labelstudio",
@@ -79,33 +65,33 @@ def test_create_and_cancel_a_label_studio_run(own: Served, server: Server) -> No
         "native_id": run["native_id"],
         "cancel_requested": True,
     }
-    after = call(own, "GET", server.url + f"/v1/runs/{run['uid']}").json()["run"]
+    after = call(own, "GET", own_server.url + f"/v1/runs/{run['uid']}").json()["run"]
     assert after["status"] == "CANCELED"
 
 
-def test_launch_and_queue(own: Served, server: Server) -> None:
+def test_launch_and_queue(own: Served, own_server: Server) -> None:
     rid = own.fakes["foundry"].studio_rids[0]
-    launched = call(own, "POST", server.url + "/v1/sources/foundry/runs", json={"model_studio_rid": rid})
+    launched = call(own, "POST", own_server.url + "/v1/sources/foundry/runs", json={"model_studio_rid": rid})
     assert launched.status_code == 201, launched.text
     assert launched.json()["run"]["scope"]["model_studio_rid"] == rid
     ls = own.fakes["langsmith"]
     queue, run_id = ls.queue_ids[0], ls.runs_by_queue[ls.queue_ids[1]][0]
     added = call(
-        own, "POST", server.url + f"/v1/queues/{queue}/runs", json={"source": "langsmith", "run_ids": [run_id]}
+        own, "POST", own_server.url + f"/v1/queues/{queue}/runs", json={"source": "langsmith", "run_ids": [run_id]}
     )
     assert added.status_code == 200, added.text
     assert added.json()["added"] == 1 and added.json()["entries"][0]["run_id"] == run_id
     assert run_id in ls.runs_by_queue[queue]
 
 
-def test_write_errors(own: Served, server: Server) -> None:
+def test_write_errors(own: Served, own_server: Server) -> None:
     def problem(response: requests.Response, status: int) -> str:
         assert response.status_code == status, response.text
         assert response.headers["content-type"] == "application/problem+json"
         detail: str = response.json()["detail"]
         return detail
 
-    url = server.url
+    url = own_server.url
     assert "no such action" in problem(call(own, "POST", f"{url}/v1/sources/langsmith/runs", json={}), 405)
     assert "prompt_id" in problem(call(own, "POST", f"{url}/v1/sources/labelstudio/runs", json={}), 400)
     fake = own.fakes["labelstudio"]

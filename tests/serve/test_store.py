@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,17 +15,10 @@ pytest.importorskip("mcp")
 
 import runtrack
 
-from .conftest import PLATFORMS, RUNTRACK, Served, Server, assert_no_secrets, http_server, start_fakes
+from .conftest import PLATFORMS, Served, Server, assert_no_secrets, http_server, runtrack_cli, start_fakes
 from .test_mcp import SEVEN, call, stdio_session
 
 pytestmark = pytest.mark.e2e
-
-
-def runtrack_cli(served: Served, *args: str) -> str:
-    done = subprocess.run([*RUNTRACK, *args], env=served.env, capture_output=True, text=True, timeout=120)
-    served.record(done.stdout + done.stderr)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +69,7 @@ def test_reads_come_from_the_store(stored: tuple[Served, Path, dict[str, list[An
     assert requests.get(f"{server.url}/v1/runs/{one.uid}", timeout=30).json()["run"]["uid"] == one.uid
     got_report = requests.get(server.url + "/v1/report", timeout=30).json()
     expected = json.loads(runtrack_cli(served, "report", "--store", str(store), "--format", "json"))
-    for doc in (got_report, expected):
-        del doc["generated_at"]
+    del got_report["generated_at"], expected["generated_at"]  # read_at: when the store last read each listing
     assert got_report == expected
     scoped = requests.get(server.url + "/v1/runs", params={"scope.queue_id": "q"}, timeout=30)
     assert scoped.status_code == 400 and "from a store" in scoped.json()["detail"]
