@@ -7,8 +7,12 @@ import hmac
 import ipaddress
 import socket
 import sys
+from http import HTTPStatus
 from typing import Any
 
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import ConfigurationError
@@ -71,8 +75,19 @@ def build_app(ops: Operations, *, rest: bool, host: str, token: str | None) -> A
     if rest:
         for route in routes(ops):
             server.custom_route(route.path, methods=sorted(route.methods or ()))(route.endpoint)
-    app: ASGIApp = server.streamable_http_app(streamable_http_path=MCP_PATH, host=host)
+    app = server.streamable_http_app(streamable_http_path=MCP_PATH, host=host)
+    app.add_exception_handler(HTTPException, _http_problem)
     return BearerAuth(app, token) if token else app
+
+
+async def _http_problem(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 (no such path) and 405 (method not allowed) as problem documents too."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    title = HTTPStatus(status).phrase
+    error = ServeError(f"{request.method} {request.url.path}: {title.lower()}", status=status, title=title)
+    response = problem_response(error)
+    response.headers.update(getattr(exc, "headers", None) or {})
+    return response
 
 
 def run_http(app: ASGIApp, host: str, port: int, *, what: str) -> None:

@@ -93,6 +93,9 @@ def test_errors_are_problem_json_and_the_server_keeps_serving(served: Served, re
     assert "queue_id" in scope["detail"]
     missing = problem(get(served, rest, "/v1/runs/00000000-0000-0000-0000-000000000000"), 404)
     assert missing["error"] == "NotFoundError"
+    assert problem(get(served, rest, "/v1/nothing"), 404)["title"] == "Not Found"
+    wrong_method = requests.delete(rest.url + "/v1/sources", headers=AUTH, timeout=30)
+    assert "DELETE /v1/sources" in problem(wrong_method, 405)["detail"] and "GET" in wrong_method.headers["allow"]
     assert get(served, rest, "/v1/sources").status_code == 200
 
 
