@@ -175,6 +175,8 @@ class Operations:
         request = fingerprint(source, dict(scope or {}), status, since, self.store_path is not None)
         if self.store_path is not None:
             return self._list_stored(source, scope, wanted_status, after, n, cursor, request, include_raw)
+        if scope and not source:
+            raise ServeError("scope: give source too (scope keywords belong to one source's adapter)")
         specs = [self._spec(source)] if source else list(self._specs.values())
         listings = [(spec, dict(scope)) for spec in specs] if scope else [(s, dict(x)) for s in specs for x in s.scopes]
         position = decode_position(cursor, request, len(listings)) if cursor else Position()
@@ -387,7 +389,11 @@ class Operations:
             here = pos  # the page being fetched
             try:
                 with self._connect(spec) as adapter:
-                    for page in adapter.runs(page_size=spec.page_size, cursor=here.cursor, **scope).pages():
+                    try:
+                        listing = adapter.runs(page_size=spec.page_size, cursor=here.cursor, **scope)
+                    except (TypeError, ValueError) as exc:  # a scope value the adapter cannot use
+                        raise ServeError(f"scope: {exc}", platform=spec.adapter) from None
+                    for page in listing.pages():
                         pages += 1
                         for index in range(here.skip, len(page.items)):
                             if keep(page.items[index]):
@@ -400,6 +406,8 @@ class Operations:
                         if len(runs) == limit or pages >= MAX_PAGES:
                             return runs, here
             except RuntrackError as exc:
+                if isinstance(exc, ServeError):
+                    raise
                 if runs:
                     return runs, here
                 if exc.cursor is not None and exc.cursor != here.cursor:

@@ -91,6 +91,9 @@ def test_errors_are_problem_json_and_the_server_keeps_serving(served: Served, re
     assert "7d" in problem(get(served, rest, "/v1/runs", since="yesterday"), 400)["detail"]
     scope = problem(get(served, rest, "/v1/runs", source="langsmith", **{"scope.queue": "q"}), 400)
     assert "queue_id" in scope["detail"]
+    assert "give source too" in problem(get(served, rest, "/v1/runs", **{"scope.queue_id": "q"}), 400)["detail"]
+    bad_id = problem(get(served, rest, "/v1/runs", source="labelstudio", **{"scope.prompt_id": "x/y"}), 400)
+    assert "prompt_id" in bad_id["detail"]
     missing = problem(get(served, rest, "/v1/runs/00000000-0000-0000-0000-000000000000"), 404)
     assert missing["error"] == "NotFoundError"
     assert problem(get(served, rest, "/v1/nothing"), 404)["title"] == "Not Found"
