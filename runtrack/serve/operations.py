@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from ..adapter import Adapter
 from ..config import Config, ReportOptions, SourceSpec, parse_duration, parse_since, suggest
 from ..convert import converter
@@ -179,7 +181,7 @@ class Operations:
             raise ServeError("scope: give source too (scope keywords belong to one source's adapter)")
         specs = [self._spec(source)] if source else list(self._specs.values())
         listings = [(spec, dict(scope)) for spec in specs] if scope else [(s, dict(x)) for s in specs for x in s.scopes]
-        position = decode_position(cursor, request, len(listings)) if cursor else Position()
+        position = decode_position(cursor, request, len(listings)) if cursor else Position(page_size=n)
 
         def keep(run: Run) -> bool:
             when = run.created_at or run.started_at  # as the report and the store count "since"
@@ -385,12 +387,14 @@ class Operations:
         pos: Position | None = position
         while pos is not None and len(runs) < limit and pages < MAX_PAGES:
             spec, scope = listings[pos.listing]
-            after_listing = Position(listing=pos.listing + 1) if pos.listing + 1 < len(listings) else None
+            walk = pos.page_size
+            last = pos.listing + 1 == len(listings)
+            after_listing = None if last else Position(listing=pos.listing + 1, page_size=walk)
             here = pos  # the page being fetched
             try:
                 with self._connect(spec) as adapter:
                     try:
-                        listing = adapter.runs(page_size=spec.page_size, cursor=here.cursor, **scope)
+                        listing = adapter.runs(page_size=spec.page_size or walk, cursor=here.cursor, **scope)
                     except (TypeError, ValueError) as exc:  # a scope value the adapter cannot use
                         raise ServeError(f"scope: {exc}", platform=spec.adapter) from None
                     for page in listing.pages():
@@ -399,10 +403,10 @@ class Operations:
                             if keep(page.items[index]):
                                 runs.append(page.items[index])
                             if len(runs) == limit and index + 1 < len(page.items):
-                                return runs, Position(listing=here.listing, cursor=page.cursor, skip=index + 1)
+                                return runs, attrs.evolve(here, cursor=page.cursor, skip=index + 1)
                         if not page.next_cursor:
                             break
-                        here = Position(listing=here.listing, cursor=page.next_cursor)
+                        here = attrs.evolve(here, cursor=page.next_cursor, skip=0)
                         if len(runs) == limit or pages >= MAX_PAGES:
                             return runs, here
             except RuntrackError as exc:
@@ -411,7 +415,7 @@ class Operations:
                 if runs:
                     return runs, here
                 if exc.cursor is not None and exc.cursor != here.cursor:
-                    here = Position(listing=here.listing, cursor=exc.cursor)
+                    here = attrs.evolve(here, cursor=exc.cursor, skip=0)
                 exc.cursor = encode_position(here, request)
                 raise
             pos = after_listing

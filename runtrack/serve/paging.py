@@ -29,6 +29,9 @@ class Position:
     listing: int = 0  #: index into the request's listings (or, from a store, unused)
     cursor: str | None = None  #: adapter cursor of the page the position is in; None: the listing's start
     skip: int = 0  #: items of that page already returned (from a store: runs already returned)
+    #: the wire page size of the walk (the first call's ``limit`` unless the source configures one): re-fetching a
+    #: page with its own cursor must give the same page, so it never changes with a later call's ``limit``
+    page_size: int | None = None
 
 
 def fingerprint(*parts: Any) -> str:
@@ -38,7 +41,7 @@ def fingerprint(*parts: Any) -> str:
 
 
 def encode_position(position: Position, request: str) -> str:
-    body = {"f": request, "l": position.listing, "c": position.cursor, "k": position.skip}
+    body = {"f": request, "l": position.listing, "c": position.cursor, "k": position.skip, "p": position.page_size}
     text = json.dumps(body, separators=(",", ":"), sort_keys=True)
     return CURSOR_PREFIX + base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
@@ -50,13 +53,16 @@ def decode_position(cursor: str, request: str, listings: int) -> Position:
     text = cursor[len(CURSOR_PREFIX) :]
     try:
         body = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        position = Position(listing=int(body["l"]), cursor=body["c"], skip=int(body["k"]))
+        size = body.get("p")
+        position = Position(
+            listing=int(body["l"]), cursor=body["c"], skip=int(body["k"]), page_size=None if size is None else int(size)
+        )
         made_for = body["f"]
     except (binascii.Error, ValueError, KeyError, TypeError):
         raise ServeError("cursor: damaged (pass next_cursor exactly as it was returned)") from None
     if made_for != request:
         raise ServeError("cursor: it belongs to another request; repeat the same source, scope and filters with it")
-    if not 0 <= position.listing < max(listings, 1) or position.skip < 0:
+    if not 0 <= position.listing < max(listings, 1) or position.skip < 0 or (position.page_size or 1) < 1:
         raise ServeError("cursor: out of range for this request (the configuration changed?)")
     if position.cursor is not None and not isinstance(position.cursor, str):
         raise ServeError("cursor: damaged (pass next_cursor exactly as it was returned)")
