@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
+
 from ..convert import converter
 from ..model import Run
 
@@ -28,8 +30,10 @@ def clip(value: Any, limit: int = MAX_STRING) -> Any:
 
 def run_json(run: Run, *, include_raw: bool = False) -> dict[str, Any]:
     """``converter.unstructure(run)`` for a result: without ``raw`` unless ``include_raw``, strings clipped."""
-    data: dict[str, Any] = converter.unstructure(run)
-    if not include_raw:
+    if include_raw:
+        data: dict[str, Any] = converter.unstructure(run)
+    else:  # leave the payload out before unstructuring it: it is most of the work
+        data = converter.unstructure(attrs.evolve(run, raw=None))
         data.pop("raw", None)
     result: dict[str, Any] = clip(data)
     return result
