@@ -191,6 +191,7 @@ def cmd_report(args: argparse.Namespace, now: datetime) -> int:
     from .cli import EXIT_OK, EXIT_PARTIAL, UsageError, _settings
     from .config import Config
     from .report import build, render
+    from .report.from_store import store_changes
     from .sources import read_store
 
     config = optional_config(args, now)
@@ -204,7 +205,9 @@ def cmd_report(args: argparse.Namespace, now: datetime) -> int:
             if missing:
                 raise UsageError(f"--source: no source named {', '.join(map(repr, missing))} in {store.path}")
             results = [r for r in results if r.source in args.source]
-    report = build(results, settings)
+        changes = store_changes(store, list(dict.fromkeys(r.source for r in results)))
+        where = str(store.path)
+    report = build(results, settings, store=where, changes=changes)
     text = render(report, args.format)
     if args.output:
         try:

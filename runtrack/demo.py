@@ -22,7 +22,8 @@ import attrs
 
 from .config import SourceSpec
 from .progress import Progress
-from .report import FORMATS, ReportSettings, SourceResult, build, render
+from .report import FORMATS, ReportSettings, SourceResult, SyncChange, build, render
+from .report.from_store import store_changes
 from .sources import read_store, sync_source
 from .store import open_store
 from .testing import FakeFoundry, FakeLabelStudio, FakeLangSmith
@@ -138,6 +139,13 @@ def _store_path(keep: str | None) -> Iterator[Path]:
 
 def _read(settings: ReportSettings, *, quiet: bool, keep: str | None = None) -> list[SourceResult]:
     """Sync the fakes into a store, then read the report's runs from it."""
+    return _read_store(settings, quiet=quiet, keep=keep)[0]
+
+
+def _read_store(
+    settings: ReportSettings, *, quiet: bool, keep: str | None = None
+) -> tuple[list[SourceResult], list[SyncChange]]:
+    """The report's runs from the synced store, and (for a kept store) what its last sync changed."""
     with loopback_bypasses_proxies(), start_fakes() as fakes, _store_path(keep) as path, open_store(path) as store:
         specs, environ = source_specs(fakes)
         progress = Progress.for_stderr(quiet=quiet)
@@ -150,11 +158,12 @@ def _read(settings: ReportSettings, *, quiet: bool, keep: str | None = None) -> 
             kept = "" if keep else " (a temporary file, removed at exit; --store PATH keeps it)"
             sys.stderr.write(f"runtrack demo: synced {store.count()} runs into the run store {path}{kept}\n")
         results = read_store(store, specs, settings)
+        changes = store_changes(store, [spec.name for spec in specs]) if keep else []
     for done in failures:  # what the sync said beats "not in the store"
         for result in results:
             if result.source == done.source and result.scope == done.scope:
                 result.error = done.error
-    return results
+    return results, changes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -170,11 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"(report as of {DEMO_NOW:%Y-%m-%d %H:%M} UTC, the fakes' clock)\n"
         )
     try:
-        results = _read(settings, quiet=args.quiet, keep=args.store)
+        results, changes = _read_store(settings, quiet=args.quiet, keep=args.store)
     except OSError as exc:
         sys.stderr.write(f"runtrack demo: error: cannot serve the fake platforms on 127.0.0.1: {exc}\n")
         return 1
-    report = build(results, settings)
+    report = build(results, settings, store=args.store, changes=changes)
     text = render(report, args.format)
     if args.output:
         try:

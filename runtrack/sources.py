@@ -144,6 +144,7 @@ def read_store(
     the runs that listing returned in its last pass; ``settings.since`` is a SQL filter of the store. A listing
     never synced is a failed result that says so. ``read_at`` is when the listing was last read completely.
     """
+    from .report.from_store import fold_listings
     from .store.sync import scope_json
 
     progress = progress or Progress(None)
@@ -153,6 +154,7 @@ def read_store(
     else:
         wanted = [(spec.name, spec.adapter, dict(scope)) for spec in specs for scope in spec.scopes]
     results: list[SourceResult] = []
+    targets: dict[str, list[SourceResult]] = {}
     for source, adapter, scope in wanted:
         result = SourceResult(source=source, adapter=adapter, scope=scope)
         results.append(result)
@@ -162,10 +164,11 @@ def read_store(
             continue
         done = [i.last_complete_at for i in matches if i.last_complete_at is not None]
         result.read_at = result.finished_at = max(done) if done else None
-        collector = Collector(result, settings)
-        progress.start(f"{source} {scope_label(scope)}")
         for info in matches:
-            progress.advance(collector.add(store.runs(listing=info.key, since=settings.since)))
+            targets.setdefault(info.key, []).append(result)
+    if targets:
+        progress.start(f"{store.path.name}: {len(targets)} listings")
+        progress.advance(fold_listings(store, targets, settings))  # in SQL, one pass per figure for all listings
         progress.finish()
     return results
 

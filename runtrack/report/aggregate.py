@@ -228,6 +228,8 @@ def _merge(parts: Sequence[SourceResult], group_by: Sequence[str]) -> tuple[dict
             groups.setdefault(scope_label(part.scope), Stats())  # every listing has its row, also a failed one
         for group, stats in part.groups.items():
             groups.setdefault(group, Stats()).merge(stats)
+    if group_by:  # rows by value, whatever order the runs came in (live pages, the store)
+        groups = dict(sorted(groups.items()))
     return groups, Stats.merged(groups.values())
 
 

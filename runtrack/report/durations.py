@@ -74,17 +74,14 @@ class Durations:
             k = _key(seconds)
             self.buckets[k] = self.buckets.get(k, 0) + 1
 
-    def add_counts(self, counts: Iterable[tuple[float, int]]) -> None:
-        """Add ``count`` copies of each value (bulk input, from SQL ``GROUP BY``); goes straight to the sketch."""
+    def add_buckets(self, rows: Iterable[tuple[int, int, float]]) -> None:
+        """Add counts already bucketed (``(bucket, count, largest value)``, as SQL computes them from ``_key``)."""
         self._to_sketch()
         buckets = self.buckets
-        for seconds, n in counts:
-            if n <= 0:
-                continue
+        for k, n, top in rows:
             self.count += n
-            if self.maximum is None or seconds > self.maximum:
-                self.maximum = seconds
-            k = _key(seconds)
+            if self.maximum is None or top > self.maximum:
+                self.maximum = top
             buckets[k] = buckets.get(k, 0) + n
 
     def _to_sketch(self) -> None:
