@@ -23,6 +23,7 @@ from ..convert import converter
 from ..errors import ConfigurationError, NotFoundError, RuntrackError
 from ..model import Run, RunStatus
 from ..report import ReportSettings, build, report_dict
+from ..report.from_store import store_changes
 from ..sources import connect_source, read_sources, read_store
 from ..store import Store, open_store
 from .output import clip, run_json
@@ -291,18 +292,20 @@ class Operations:
             top_errors=opts.top_errors if top_errors is None else top_errors,
             group_by=tuple(group_by) if group_by else opts.group_by,
         )
-        if self.store_path is not None:
+        if self.store_path is None:
+            specs = [self._spec(name) for name in sources] if sources else list(self._specs.values())
+            report = build(read_sources(specs, settings, environ=self.environ), settings)
+        else:  # as `runtrack report --store` builds it: the stored listings, and what the last syncs changed
             with self._store() as store:
                 results = read_store(store, list(self._specs.values()) or None, settings)
-            known = {r.source for r in results}
-            for name in sources or ():
-                if name not in known:
-                    raise ServeError(f"sources: no source named {name!r}" + suggest(name, known), status=404)
-            results = [r for r in results if not sources or r.source in sources]
-        else:
-            specs = [self._spec(name) for name in sources] if sources else list(self._specs.values())
-            results = read_sources(specs, settings, environ=self.environ)
-        doc: dict[str, Any] = clip(report_dict(build(results, settings)))
+                known = {r.source for r in results}
+                for name in sources or ():
+                    if name not in known:
+                        raise ServeError(f"sources: no source named {name!r}" + suggest(name, known), status=404)
+                results = [r for r in results if not sources or r.source in sources]
+                changes = store_changes(store, list(dict.fromkeys(r.source for r in results)))
+                report = build(results, settings, store=str(store.path), changes=changes)
+        doc: dict[str, Any] = clip(report_dict(report))
         return doc
 
     # ------------------------------------------------------------------ writes
