@@ -6,7 +6,6 @@ import argparse
 import importlib.util
 import os
 from datetime import datetime
-from pathlib import Path
 
 from ..config import CONFIG_ENV, DEFAULT_CONFIG, Config
 from ..errors import ConfigurationError
@@ -40,7 +39,14 @@ def _common(p: argparse.ArgumentParser, *, port: int) -> None:
     p.add_argument(
         "--config", metavar="FILE", help=f"configuration file (default: ${CONFIG_ENV}, then ./{DEFAULT_CONFIG})"
     )
-    p.add_argument("--store", metavar="PATH", help="answer reads from this store (no network); writes stay live")
+    p.add_argument(
+        "--store",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="answer reads from this run store (no network; PATH defaults to $RUNTRACK_STORE, then ./runtrack.db); "
+        "writes stay live",
+    )
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; any other needs a token)")
     p.add_argument("--port", type=int, default=port, help=f"port (default {port}; 0 picks a free one)")
     p.add_argument(
@@ -55,7 +61,7 @@ def _config(args: argparse.Namespace, now: datetime) -> Config | None:
     from ..cli_store import optional_config
 
     args.source = []
-    if args.store:
+    if args.store is not None:
         return optional_config(args, now)
     from ..cli import _load
 
@@ -65,6 +71,7 @@ def _config(args: argparse.Namespace, now: datetime) -> Config | None:
 def run(args: argparse.Namespace, now: datetime) -> int:
     if importlib.util.find_spec("mcp") is None:
         raise ConfigurationError(f"runtrack {args.command} needs the optional extra 'mcp': {EXTRA_HINT}")
+    from ..cli_store import store_path
     from .app import TOKEN_ENV, build_app, check_bind, run_http
     from .operations import Operations
 
@@ -72,9 +79,9 @@ def run(args: argparse.Namespace, now: datetime) -> int:
     token = os.environ.get(TOKEN_ENV) or None
     if http:
         check_bind(args.host, token)
-    store = Path(args.store) if args.store else None
-    if store is not None and not store.exists():
-        raise ConfigurationError(f"--store: {store} does not exist (create it with `runtrack sync`)")
+    store = store_path(args.store) if args.store is not None else None
+    if store is not None and not store.is_file():
+        raise ConfigurationError(f"--store: {store} does not exist (create it with `runtrack sync --store {store}`)")
     ops = Operations(_config(args, now), store_path=store, read_only=args.read_only)
     if not http:
         from .mcp_tools import build_mcp

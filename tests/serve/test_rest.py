@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,3 +179,12 @@ def test_a_missing_extra_names_it(
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mcp" else real(name, *a))
     assert main(["mcp", "--config", str(served.config)]) == 2
     assert "pip install 'runtrack[mcp]'" in capsys.readouterr().err
+
+
+def test_a_missing_store_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RUNTRACK_STORE", raising=False)
+    assert main(["serve", "--store"]) == 2  # ./runtrack.db, which is not there
+    assert "runtrack.db does not exist" in capsys.readouterr().err
