@@ -256,10 +256,14 @@ class Operations:
         for spec in specs:
             with self._connect(spec) as adapter:
                 for scope in spec.scopes:
-                    for run in adapter.runs(page_size=spec.page_size, max_items=MAX_SCAN - scanned, **scope):
-                        scanned += 1
-                        if match(run):
-                            return spec.name, run
+                    try:
+                        for run in adapter.runs(page_size=spec.page_size, max_items=MAX_SCAN - scanned, **scope):
+                            scanned += 1
+                            if match(run):
+                                return spec.name, run
+                    except RuntrackError as exc:
+                        exc.cursor = None  # the adapter's cursor means nothing to a client of this lookup
+                        raise
                     if scanned >= MAX_SCAN:
                         raise NotFoundError(
                             f"no run with {what} among the first {MAX_SCAN} runs of the configured sources "

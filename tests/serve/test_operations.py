@@ -45,6 +45,10 @@ def test_refused_credentials_and_a_missing_variable(langsmith: FakeLangSmith) ->
     doc = problem(caught.value)
     assert doc["status"] == 502 and doc["upstream_status"] in (401, 403)
     assert "lsv2_wrong_key_value_123" not in json.dumps(doc) and langsmith.api_key not in json.dumps(doc)
+    assert doc["cursor"].startswith("rts1.")  # a listing error: the server's own cursor to resume with
+    with pytest.raises(runtrack.AuthenticationError) as lookup:
+        wrong.get_run(uid="0000")
+    assert "cursor" not in problem(lookup.value)  # a lookup has nothing to resume
     unset = Operations(config(ls=spec), environ={})
     with pytest.raises(ServeError) as missing:
         unset.list_runs(source="ls")
