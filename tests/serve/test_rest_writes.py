@@ -115,3 +115,17 @@ def test_read_only_refuses_writes(own: Served, tmp_path: Path) -> None:
         sources = call(own, "GET", server.url + "/v1/sources").json()
         assert sources["read_only"] is True
         assert json.dumps(sources).count('"actions": []') == 3
+
+
+def test_a_rate_limited_platform_is_a_429_with_retry_after(own: Served, own_server: Server) -> None:
+    fake = own.fakes["foundry"]
+    fake.faults.configure(rate_limit_every=1, retry_after=5)
+    try:
+        limited = call(own, "GET", own_server.url + "/v1/runs", params={"source": "foundry"})
+    finally:
+        fake.faults.clear()
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "5", limited.text
+    body = limited.json()
+    assert (body["error"], body["retry_after"]) == ("RateLimitError", 5.0) and body["cursor"].startswith("rts1.")
+    resumed = call(own, "GET", own_server.url + "/v1/runs", params={"source": "foundry", "cursor": body["cursor"]})
+    assert resumed.status_code == 200 and resumed.json()["runs"]
