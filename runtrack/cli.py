@@ -34,6 +34,7 @@ from .export import DEFAULT_JOBS, STDOUT, checkpoint_path, export
 from .progress import Progress
 from .report import FORMATS, ReportSettings, build, render, scope_label
 from .run_formats import RUN_FORMATS, run_writer
+from .serve import cli as serve_cli
 from .sources import check_scopes, describe_failure, read_sources
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "main"]
@@ -205,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(p, top=False)
 
+    serve_cli.add_parsers(sub)
     sub.add_parser("demo", help="a report over built-in fake platforms (arguments go to the demo)", add_help=False)
     cli_store.add_parsers(sub)
     cli_migrate.add_parsers(sub)
@@ -515,6 +517,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: 
             return cli_migrate.run(args)
         if args.command == "report":
             return cmd_report(args, when)
+        if args.command in serve_cli.COMMANDS:
+            return serve_cli.run(args, when)
         return cmd_export(args, when)
     except KeyboardInterrupt:
         _err("interrupted")
