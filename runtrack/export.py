@@ -7,7 +7,8 @@ checkpoint) and each unfinished listing continues from its cursor: every run end
 completed export marks its checkpoint complete, so running it again reports "already complete".
 
 Listings are read by up to ``jobs`` workers at once (:mod:`runtrack.unit_pool`) and written in configuration order:
-the output is the same bytes as one listing after the other.
+the output is the same bytes as one listing after the other. A listing read ahead of its turn keeps its pages in an
+unlinked temporary file next to the output (not in memory), so the workers never wait for the writer.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import errno
 import json
 import os
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
@@ -163,8 +165,8 @@ class _Checkpoint:
         self.complete = bool(data.get("complete")) and all(u.done for u in self.units)
 
 
-def _write_error(exc: OSError, path: Path, checkpoint: _Checkpoint) -> ExportWriteError:
-    """What happened, where, and how to go on: the message of a failed write."""
+def _what(exc: OSError) -> str:
+    """A failed write in words, with the errno name: ``no space left on the device (ENOSPC)``."""
     what = {
         errno.ENOSPC: "no space left on the device",
         errno.EFBIG: "the file is too large for the file system or the process's file size limit (ulimit -f)",
@@ -172,9 +174,14 @@ def _write_error(exc: OSError, path: Path, checkpoint: _Checkpoint) -> ExportWri
         errno.EROFS: "the file system is read-only",
     }.get(exc.errno or 0, exc.strerror or type(exc).__name__)
     code = errno.errorcode.get(exc.errno or 0, "")
+    return what + (f" ({code})" if code else "")
+
+
+def _write_error(exc: OSError, path: Path, checkpoint: _Checkpoint) -> ExportWriteError:
+    """What happened, where, and how to go on: the message of a failed write."""
     runs = sum(u.runs for u in checkpoint.units)
     return ExportWriteError(
-        f"cannot write {path}: {what}" + (f" ({code})" if code else "") + f". The export stopped; {checkpoint.output} "
+        f"cannot write {path}: {_what(exc)}. The export stopped; {checkpoint.output} "
         f"holds the {runs} runs recorded in {checkpoint.path}. Free space (or raise the limit) and run the same "
         "command again to resume."
     )
@@ -314,7 +321,7 @@ def export(
     except OSError as exc:
         raise _write_error(exc, output, checkpoint) from None
     try:
-        _run(plan, _FileTarget(fd, checkpoint), result, progress, environ, on_failure, jobs)
+        _run(plan, _FileTarget(fd, checkpoint), result, progress, environ, on_failure, jobs, output.parent)
     finally:
         os.close(fd)
     result.total = sum(u.runs for u in units)
@@ -328,6 +335,68 @@ def export(
 _Plan = list[tuple[SourceSpec, Mapping[str, Any], Unit]]
 
 
+#: pages of listings read ahead that may wait for the writer (in spool files; only their handles are in memory)
+_SPOOLED_PAGES = 100_000
+
+
+class _Spooled:
+    """A page kept in a spool file until the writer takes it."""
+
+    __slots__ = ("length", "offset", "spool")
+
+    def __init__(self, spool: _Spool, offset: int, length: int) -> None:
+        self.spool, self.offset, self.length = spool, offset, length
+
+    def take(self) -> bytes:
+        return self.spool.read(self.offset, self.length)
+
+
+_Block = bytes | _Spooled
+
+
+class _Spool:
+    """An unlinked temporary file a worker appends a listing's pages to, read back by the writer (closed when its
+    last handle is gone)."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.fp: IO[bytes] | None = None
+        self.size = 0
+        self.lock = threading.Lock()  # one worker writes while the writer thread reads
+
+    def put(self, block: bytes) -> _Spooled:
+        try:
+            with self.lock:
+                if self.fp is None:
+                    self.fp = tempfile.TemporaryFile(  # noqa: SIM115 - closed with the last handle
+                        dir=self.directory, prefix=".runtrack-spool-", buffering=0
+                    )
+                self.fp.seek(self.size)
+                view = memoryview(block)
+                while view:
+                    view = view[self.fp.write(view) or 0 :]
+        except OSError as exc:
+            where = self.directory or Path(tempfile.gettempdir())
+            raise ExportWriteError(
+                f"cannot write a temporary file in {where}: {_what(exc)}; pages of listings read ahead wait there. "
+                "Free space (or pass --jobs 1) and run the same command again to resume."
+            ) from None
+        spooled = _Spooled(self, self.size, len(block))
+        self.size += len(block)
+        return spooled
+
+    def read(self, offset: int, length: int) -> bytes:
+        with self.lock:
+            assert self.fp is not None
+            self.fp.seek(offset)
+            return self.fp.read(length)
+
+    def __del__(self) -> None:
+        if self.fp is not None:
+            with contextlib.suppress(OSError):
+                self.fp.close()
+
+
 def _run(
     plan: _Plan,
     target: _FileTarget | _StreamTarget,
@@ -336,6 +405,7 @@ def _run(
     environ: Mapping[str, str] | None,
     on_failure: Callable[[str, BaseException], None] | None,
     jobs: int,
+    spool_dir: Path | None = None,
 ) -> None:
     """Read the unfinished listings of ``plan`` (``jobs`` at once) and write them in order to ``target``."""
     pending = [entry for entry in plan if not entry[2].done]
@@ -354,24 +424,26 @@ def _run(
             raise adapter
         return adapter
 
-    def pages(entry: tuple[SourceSpec, Mapping[str, Any], Unit]) -> Iterator[tuple[bytes, int, str | None]]:
-        """A listing's pages, encoded (on a worker thread when ``jobs`` > 1)."""
+    def pages(entry: tuple[SourceSpec, Mapping[str, Any], Unit]) -> Iterator[tuple[_Block, int, str | None]]:
+        """A listing's pages, encoded (on a worker thread when ``jobs`` > 1, then kept in a spool file)."""
         spec, scope, unit = entry
         adapter = adapter_for(spec)
         max_items = None if spec.max_items is None else spec.max_items - unit.runs
         if max_items is not None and max_items <= 0:
             return
         listing = adapter.runs(max_items=max_items, page_size=spec.page_size, cursor=unit.cursor, **scope)
+        spool = _Spool(spool_dir) if jobs > 1 else None
         for page in listing.pages():
-            yield encode_runs(page.items), len(page.items), page.next_cursor
+            block = encode_runs(page.items)
+            yield (block if spool is None else spool.put(block)), len(page.items), page.next_cursor
 
     try:
-        for (_spec, _scope, unit), encoded in in_order(pending, pages, workers=jobs):
+        for (_spec, _scope, unit), encoded in in_order(pending, pages, workers=jobs, buffer=_SPOOLED_PAGES):
             unit.error = None
             progress.start(unit.key)
             try:
                 for block, n, next_cursor in encoded:
-                    target.write(block)
+                    target.write(block.take() if isinstance(block, _Spooled) else block)
                     unit.cursor = next_cursor
                     unit.runs += n
                     unit.done = next_cursor is None
