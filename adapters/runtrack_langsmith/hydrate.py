@@ -75,6 +75,10 @@ QUERY_PAGES = cast(
 )
 
 
+#: which items of a page are runs (their indices) and the runs ``runs/query`` returned: run id -> (run, JSON path)
+Lookup = tuple[list[int], dict[str, tuple[dict[str, Any], str]]]
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -113,6 +117,11 @@ class Hydrator:
     ) -> tuple[list[Run], list[int], list[SkippedItem]]:
         """Runs for ``items`` (raw items at ``positions`` of the items page), the positions of those kept, and
         the items left out because they could not be mapped (``on_invalid="skip"``; otherwise that raises)."""
+        return self.build(items, positions, self.lookup(items, positions))
+
+    def lookup(self, items: Sequence[Any], positions: Sequence[int]) -> Lookup:
+        """The round trips of :meth:`__call__`: which items are runs, and the runs ``runs/query`` returns for them
+        (a pipeline runs this for the next page while the consumer maps this one with :meth:`build`)."""
         wanted: list[int] = []
         for i, item in enumerate(items):
             if not isinstance(item, dict):
@@ -135,6 +144,13 @@ class Hydrator:
         for start in range(0, len(queryable), MAX_IDS_PER_QUERY):
             chunk = queryable[start : start + MAX_IDS_PER_QUERY]
             found.update(self._query([items[i] for i in chunk], [positions[i] for i in chunk]))
+        return wanted, found
+
+    def build(
+        self, items: Sequence[Any], positions: Sequence[int], looked_up: Lookup
+    ) -> tuple[list[Run], list[int], list[SkippedItem]]:
+        """Map the items of :meth:`lookup` to runs (CPU only, no I/O)."""
+        wanted, found = looked_up
         runs = []
         kept: list[int] = []
         skipped: list[SkippedItem] = []

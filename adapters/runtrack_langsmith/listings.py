@@ -20,7 +20,7 @@ from runtrack.errors import NotFoundError, PaginationError, RequestError, Runtra
 from runtrack.model import Run
 from runtrack.paginate import Listing, RawPage, State
 
-from .hydrate import Hydrator
+from .hydrate import Hydrator, Lookup
 
 __all__ = ["Endpoint", "HydratedItems", "QueueEndpoints", "is_gone"]
 
@@ -33,8 +33,9 @@ class HydratedItems:
     """A listing of runs from a listing of raw queue items (one review section, or a fan-out over several) and the
     hydrators that resolve them.
 
-    Pipelined: while page k is consumed, page k+1 is hydrated (its ``runs/query`` in a worker thread) and the items
-    page after it is already requested (the items listing fetches ahead), so a page costs one round trip, not two.
+    Pipelined: while page k is mapped and consumed, page k+1's ``runs/query`` travels (in a worker thread) and the
+    items page after it is already requested (the items listing fetches ahead), so a page costs one round trip, not
+    two.
     Pages still come in order; an error surfaces after every page before it.
     """
 
@@ -45,9 +46,17 @@ class HydratedItems:
     def resume_at(self, state: State, position: int) -> State:
         return self.items.resume_at(state, position)
 
-    def _hydrated(self, page: RawPage[Any]) -> RawPage[Run]:
-        positions = page.positions or range(page.first_position, page.first_position + len(page.items))
-        runs, kept, skipped = self.hydrator(page.state)(page.items, list(positions))
+    def _positions(self, page: RawPage[Any]) -> list[int]:
+        return list(page.positions or range(page.first_position, page.first_position + len(page.items)))
+
+    def _lookup(self, page: RawPage[Any]) -> Lookup:
+        return self.hydrator(page.state).lookup(page.items, self._positions(page))
+
+    def _hydrated(self, page: RawPage[Any], looked_up: Lookup | None = None) -> RawPage[Run]:
+        hydrator, positions = self.hydrator(page.state), self._positions(page)
+        if looked_up is None:
+            looked_up = hydrator.lookup(page.items, positions)
+        runs, kept, skipped = hydrator.build(page.items, positions, looked_up)
         same = len(kept) == len(page.items)
         return attrs.evolve(
             page,
@@ -59,21 +68,21 @@ class HydratedItems:
     def pages(self, state: State) -> Iterator[RawPage[Run]]:
         items = iter(self.items.pages(state))
         pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="runtrack-hydrate")
-        ahead: concurrent.futures.Future[RawPage[Run]] | None = None
+        ahead: tuple[RawPage[Any], concurrent.futures.Future[Lookup]] | None = None
         try:
             while True:
                 try:
                     page = next(items, None)
                 except Exception:
-                    if ahead is not None:  # the page hydrated meanwhile comes first, then the error
-                        yield ahead.result()
+                    if ahead is not None:  # the page looked up meanwhile comes first, then the error
+                        yield self._hydrated(ahead[0], ahead[1].result())
                     raise
-                hydrating = pool.submit(self._hydrated, page) if page is not None else None
-                if ahead is not None:
-                    yield ahead.result()
-                if hydrating is None:
+                looking = (page, pool.submit(self._lookup, page)) if page is not None else None
+                if ahead is not None:  # mapped here while the next page's runs/query travels
+                    yield self._hydrated(ahead[0], ahead[1].result())
+                if looking is None:
                     return
-                ahead = hydrating
+                ahead = looking
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             close = getattr(items, "close", None)

@@ -44,7 +44,7 @@ DEFAULT_MAX_PAGES = 10_000
 OnInvalid = Literal["raise", "skip"]
 #: Consecutive offset pages share one item (doubled each time drift is caught) when pages hold at least this many
 #: items; smaller pages are not overlapped (see docs/pagination.md).
-MIN_OVERLAPPED_PAGE = 20
+MIN_OVERLAPPED_PAGE = 5
 
 
 @attrs.frozen
@@ -68,7 +68,7 @@ class HttpListing(Generic[T]):
     Bounds: ``max_pages`` requests (None: no budget), ``max_empty_pages`` empty pages in a row that still carry a
     continuation, ``max_stale_pages`` pages in a row that bring nothing new (see docs/pagination.md).
     ``concurrency`` pages in flight for offset listings; ``prefetch`` the next page of the others while this one
-    is consumed. ``overlap`` items shared by consecutive offset pages (default: 1 for pages of 20 or more)
+    is consumed. ``overlap`` items shared by consecutive offset pages (default: 1 for pages of 5 or more)
     and ``max_drift_repairs`` steps back when items moved across a boundary.
     """
 

@@ -5,10 +5,10 @@ What offset paging can promise when runs are inserted at the head of a queue whi
 every run that existed when the listing started is listed exactly once. Insertions shift later runs to higher
 offsets, so the next page repeats some runs (dropped by id and counted) and nothing is skipped. The inserted runs
 sit before the offset already read, so they are missed; nothing in the API could find them without starting over.
-(Deletions would shift runs the other way and could skip some; no offset API can promise otherwise, and the fake
-does not delete.) Across a resume in a new listing the dedupe window starts empty, so runs inserted between two
-sessions come again once: at-least-once, still no loss. The cursor-paged items endpoint never repeats a run; it
-lists review sections one after another, so a section listed after the inserts may include new runs.
+(Deletions shift runs the other way; overlapping pages catch them, see tests/core/paginate/test_drift.py and
+docs/pagination.md.) Across a resume in a new listing the memory of delivered ids starts empty, so runs inserted
+between two sessions come again once: at-least-once, still no loss. The cursor-paged items endpoint never repeats a
+run; it lists review sections one after another, so a section listed after the inserts may include new runs.
 """
 
 from __future__ import annotations

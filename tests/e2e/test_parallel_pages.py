@@ -15,7 +15,7 @@ from .platforms import LANGSMITH, Key
 
 pytestmark = pytest.mark.e2e
 
-PAGE = 20  # large enough for consecutive pages to overlap
+PAGE = 20
 SETTINGS: dict[str, dict[str, Any]] = {
     "none": {},
     "429": {"rate_limit_every": 5},

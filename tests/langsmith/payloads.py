@@ -146,7 +146,7 @@ def add_runs_page(queue: str, offset: int, rows: list[dict[str, Any]], *, limit:
 
 
 def add_runs_pages(queue: str, total: int, *, limit: int = 100, start: int = 0, **params: str) -> None:
-    """Pages of ``total`` rows numbered from ``start`` at the offsets runtrack asks (consecutive pages of 20 or more
+    """Pages of ``total`` rows numbered from ``start`` at the offsets runtrack asks (consecutive pages of 5 or more
     overlap by an item, see docs/pagination.md); a short (or empty) page ends the listing."""
     offset = 0
     while True:
@@ -154,7 +154,7 @@ def add_runs_pages(queue: str, total: int, *, limit: int = 100, start: int = 0, 
         add_runs_page(queue, offset, [v1_row(start + offset + i) for i in range(count)], limit=limit, **params)
         if count < limit:
             return
-        offset += limit - (limit >= 20)
+        offset += limit - (limit >= 5)
 
 
 def add_items_page(

@@ -159,7 +159,7 @@ def test_max_items_stops_inside_a_page_and_the_cursor_resumes_after_it() -> None
     pages = list(adapter().runs(queue_id=QUEUE, page_size=5, max_items=2).pages())
     assert [r.native_id for r in pages[0].items] == [rid(0), rid(1)]
     assert len(responses.calls) == 1
-    add_runs_page(QUEUE, 5, [], limit=5)
+    add_runs_page(QUEUE, 4, [v1_row(4)], limit=5)  # the page after a full one overlaps it by a run
     rest = [r.native_id for r in adapter().runs(queue_id=QUEUE, page_size=5, cursor=pages[-1].next_cursor)]
     assert rest == [rid(2), rid(3), rid(4)]
 

@@ -134,3 +134,13 @@ def test_no_drift_costs_no_extra_request_on_a_static_queue() -> None:
     assert [x["id"] for x in it] == queue.original
     assert queue.answers == 3
     assert it.duplicates == 0
+
+
+@pytest.mark.parametrize("page_size", [5, 10, 100])
+def test_removals_are_caught_at_every_overlapped_page_size(page_size: int) -> None:
+    queue = DriftingQueue(600, remove_3_after_each_page)
+    lst = HttpListing(queue, Request(path="q"), OffsetLimit(), ident, page_size=page_size, key=lambda x: x["id"])
+    got = [x["id"] for x in RunIterator(lst, name="q")]
+    stayed = [x for x in queue.original if x not in queue.removed]
+    assert len(got) == len(set(got))
+    assert [x for x in got if x in set(stayed)] == stayed
