@@ -17,6 +17,7 @@ from runtrack.testing._cache import PageCache
 from runtrack.testing._fastapi import Invalid, Query, canonical_uuid, is_uuid, parse_datetime_us, uuid_error
 from runtrack.testing._faults import Faults
 from runtrack.testing._jsonutil import dumps, loads
+from runtrack.testing._langsmith_writes import FeedbackStore
 from runtrack.testing._server import FakeServer, Request, Response
 
 EXTRA = 1 << 40  # codes >= EXTRA are run-time queue entries (added, drift, shared)
@@ -70,6 +71,12 @@ class FakeLangSmith(FakeServer):
     ``queues`` queues of ``runs_per_queue`` runs each (+ ``threads_per_queue`` THREAD items on the items
     endpoint, + ``shared_runs`` runs of the previous queue re-queued in each queue), spread over
     ``projects`` tracing projects. ``runs_endpoint_status`` (404 or 410) retires ``GET .../runs``.
+
+    Feedback, datasets and examples (``/api/v1/feedback``, ``/datasets``, ``/examples``) start empty; see
+    :class:`~runtrack.testing._langsmith_writes.FeedbackStore` for the traps they reproduce.
+    ``require_session_id`` makes feedback without ``session_id`` a 422; ``feedback_per_minute`` rate-limits
+    feedback writes (429 with ``Retry-After``). Read what was written with :meth:`feedback`, :meth:`datasets`,
+    :meth:`examples`.
     """
 
     vendor = "langsmith"
@@ -87,6 +94,8 @@ class FakeLangSmith(FakeServer):
         org_api_key: str | None = None,
         tenant_id: str | None = None,
         runs_endpoint_status: int | None = None,
+        require_session_id: bool = False,
+        feedback_per_minute: int | None = None,
         cache_bytes: int = 256 * 2**20,
         faults: Faults | None = None,
         log_limit: int = 100_000,
@@ -117,7 +126,11 @@ class FakeLangSmith(FakeServer):
         for queue in self._queues[1:]:
             prev = self._queues[queue.idx - 1]
             self._add_entries(queue, [(prev.idx, i) for i in range(min(shared_runs, prev.n))], None)
+        self.writes = FeedbackStore(
+            authorize=self._auth, require_session_id=require_session_id, feedback_per_minute=feedback_per_minute
+        )
         self._routes_setup()
+        self.writes.register(self.route)
 
     def _routes_setup(self) -> None:
         self.route("GET", r"(?:/api/v1)?/info/?", self._info)
@@ -166,6 +179,18 @@ class FakeLangSmith(FakeServer):
         """The v1 ``RunSchema`` of a run (no queue fields)."""
         key = self._run_index()[run_id]
         return loads(L.v1_run_bytes(self._facts(key), self._pools, self.tenant_id) + b"}")
+
+    def feedback(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """Every feedback written (in creation order), or the feedback on one run."""
+        return self.writes.feedback(run_id)
+
+    def datasets(self) -> list[dict[str, Any]]:
+        """Every dataset created."""
+        return self.writes.datasets()
+
+    def examples(self, dataset_id: str | None = None) -> list[dict[str, Any]]:
+        """Every example created, or those of one dataset."""
+        return self.writes.examples(dataset_id)
 
     def add_runs(self, queue_id: str, run_ids: Iterable[str]) -> list[str]:
         """Queue existing runs (like ``POST .../runs``); returns the queue item ids."""
