@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         RuntrackError,
         ServerError,
     )
+    from .migrate import available_migrations, migration
     from .model import Actor, ReviewStatus, Run, RunStatus
     from .paginate import Page, RunIterator
     from .plugins import available_adapters, connect, hookimpl, plugin_manager
@@ -56,6 +57,8 @@ _HOME = {
     "ReviewStatus": "model",
     "Run": "model",
     "RunStatus": "model",
+    "available_migrations": "migrate",
+    "migration": "migrate",
     "Page": "paginate",
     "RunIterator": "paginate",
     "available_adapters": "plugins",
@@ -85,11 +88,13 @@ __all__ = [
     "ServerError",
     "__version__",
     "available_adapters",
+    "available_migrations",
     "connect",
     "converter",
     "dump_run",
     "hookimpl",
     "load_run",
+    "migration",
     "plugin_manager",
     "read_jsonl",
     "write_jsonl",

@@ -59,6 +59,11 @@ class _Hookspecs:
     def register_adapters(self, register: Callable[[type[Adapter]], None]) -> None:
         """Register adapter classes: call ``register(AdapterSubclass)`` once per adapter."""
 
+    @hookspec
+    def register_migrations(self, register: Callable[[type[Any]], None]) -> None:
+        """Register migration directions: call ``register(DirectionSubclass)`` once per direction
+        (a subclass of ``runtrack.migrate.Direction``; see docs/writing-a-migration.md)."""
+
 
 @attrs.frozen
 class PluginFailure:

@@ -1,0 +1,335 @@
+"""The migration engine: ``plan`` (read only), ``apply`` (idempotent, checkpointed) and ``reconcile``.
+
+apply, per batch of source items (the sink's ``batch_size``):
+
+1. look the batch up at the destination by key (items left ``in_flight`` by a killed pass that are not found are
+   looked up once more after ``settle_seconds``: a request the server was still finishing when the client died);
+2. classify each item (:func:`~runtrack.migrate.planner.classify`);
+3. mark creates and updates ``in_flight`` and commit; write; record the vendor ids as ``written`` and commit.
+   A batch the destination rejects whole (:class:`BatchRejected`) is split in halves until the bad item is
+   alone: it is recorded ``blocked`` with the reason, the others are written.
+
+Any other error stops the pass: its batch stays ``in_flight`` (looked up first next time) and the result carries
+the error. Nothing is ever re-sent without a lookup first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from runtrack.errors import RuntrackError
+
+from .contract import BatchRejected, Direction, Found, Item, MigrationError, Sink
+from .keys import destination_key
+from .planner import batched, classify
+from .reconciler import compare_fields
+from .results import Extra, Failure, MigrationResult, Mismatch, Missing, Plan, PlanEntry, Reconciliation
+from .state import Containers, MigrationState, connect_store
+
+__all__ = ["Migration"]
+
+
+class Migration:
+    """One direction bound to a source, a target and a store. ``on_progress(items_done)`` is called after each
+    batch. ``settle_seconds`` is how long an ``in_flight`` item not found is given before it is written again."""
+
+    def __init__(
+        self,
+        direction: Direction,
+        *,
+        store: Any = None,
+        settle_seconds: float = 2.0,
+        on_progress: Callable[[int], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.direction = direction
+        self.store = store
+        self.settle_seconds = settle_seconds
+        self.on_progress = on_progress
+        self._sleep = sleep
+
+    @property
+    def name(self) -> str:
+        return self.direction.name
+
+    def _state(self) -> MigrationState:
+        if self.store is None:
+            raise MigrationError(f"migration {self.name}: apply and reconcile need a store (store=PATH)")
+        return MigrationState(connect_store(self.store), direction=self.name)
+
+    def _keyed(self, sink: Sink, scope: Mapping[str, Any]) -> Iterator[Item]:
+        d = self.direction
+        for item in d.items(**scope):
+            key = destination_key(d.name, d.target_platform, sink.instance, sink.kind, item.source_key)
+            yield attrs.evolve(item, key=key)
+
+    def _progress(self, done: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(done)
+
+    # -- plan
+
+    def plan(self, **scope: Any) -> Plan:
+        """What apply would do now; writes nothing anywhere (not even the store)."""
+        state = self._read_only_state()
+        try:
+            sink = self.direction.sink(Containers(state, self.name))
+            entries: list[PlanEntry] = []
+            for chunk in batched(self._keyed(sink, scope), sink.batch_size):
+                live = [i for i in chunk if i.blocked is None]
+                found = sink.lookup(live) if live else {}
+                entries += [classify(i, found.get(i.key), updatable=sink.updatable) for i in chunk]
+                self._progress(len(entries))
+            return Plan(direction=self.name, target=sink.instance, items=tuple(entries))
+        finally:
+            if state is not None:
+                state.close()
+
+    def _read_only_state(self) -> MigrationState | None:
+        """The state, if a store file already exists (plan only reads it, to find a project created earlier)."""
+        if self.store is None:
+            return None
+        path = getattr(self.store, "path", self.store)
+        if not hasattr(self.store, "connect") and not (isinstance(path, (str, os.PathLike)) and os.path.exists(path)):
+            return None
+        conn = connect_store(self.store)
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'migrate_containers'").fetchone() is None:
+            conn.close()
+            return None
+        return MigrationState(conn, direction=self.name)
+
+    # -- apply
+
+    def apply(self, **scope: Any) -> MigrationResult:
+        """Write what is missing or changed; idempotent; resumable after any interruption."""
+        state = self._state()
+        try:
+            sink = self.direction.sink(Containers(state, self.name))
+            sink.prepare()
+            result = MigrationResult(direction=self.name, target=sink.instance)
+            pass_id = state.begin_pass(target=sink.instance, mode="apply")
+            status = "interrupted"
+            try:
+                done = 0
+                for chunk in batched(self._keyed(sink, scope), sink.batch_size):
+                    _Batch(self, sink, state, pass_id, result).run(chunk)
+                    done += len(chunk)
+                    self._progress(done)
+                    if result.error is not None:
+                        break
+                status = "ok" if result.ok else "partial"
+            except RuntrackError as exc:  # the source failed: what was written stays written
+                result.error = str(exc)
+                status = "partial"
+            finally:
+                state.end_pass(pass_id, status=status, counts_json=json.dumps(result.counts))
+            return result
+        finally:
+            state.close()
+
+    # -- reconcile
+
+    def reconcile(self, **scope: Any) -> Reconciliation:
+        """Read the destination back and compare it with the source items of ``scope`` and the id map."""
+        state = self._state()
+        try:
+            sink = self.direction.sink(Containers(state, self.name))
+            expected: dict[str, Item] = {}
+            found: dict[str, Found] = {}
+            for chunk in batched(self._keyed(sink, scope), sink.batch_size):
+                expected.update((i.key, i) for i in chunk)
+                live = [i for i in chunk if i.blocked is None]
+                if live:
+                    found.update(sink.lookup(live))
+                self._progress(len(expected))
+            mapped = state.mapped_keys(sink.instance, sink.kind)
+            missing, mismatched, blocked, verified = [], [], [], []
+            for key, item in expected.items():
+                if item.blocked is not None:
+                    blocked.append(
+                        PlanEntry(source_key=item.source_key, key=key, action="blocked", reason=item.blocked)
+                    )
+                    continue
+                there = found.get(key)
+                if there is None:
+                    missing.append(Missing(source_key=item.source_key, key=key, dest_id=mapped.get(key)))
+                    continue
+                diffs = [
+                    Mismatch(source_key=item.source_key, dest_id=there.dest_id, field=f, expected=e, actual=a)
+                    for f, e, a in compare_fields(item.payload, there.payload or {})
+                ]
+                mismatched += diffs
+                if not diffs:
+                    verified.append((item, there))
+            extra, scanned = self._extras(sink, expected, found, mapped)
+            pass_id = state.begin_pass(target=sink.instance, mode="reconcile")
+            state.record(
+                sink.instance,
+                sink.kind,
+                [(i.source_key, i.key, f.dest_id, i.fingerprint, "verified", None) for i, f in verified]
+                + [(m.source_key, m.key, None, None, "missing", "not found at the destination") for m in missing],
+                pass_id=pass_id,
+                op="reconcile",
+            )
+            counts = {
+                "source": len(expected),
+                "mapped": sum(1 for k in expected if k in mapped),
+                "found": len(found),
+                "verified": len(verified),
+                "missing": len(missing),
+                "mismatched": len({m.dest_id for m in mismatched}),
+                "extra": len(extra),
+                "blocked": len(blocked),
+            }
+            rec = Reconciliation(
+                direction=self.name,
+                target=sink.instance,
+                counts=counts,
+                missing=tuple(missing),
+                extra=tuple(extra),
+                mismatched=tuple(mismatched),
+                blocked=tuple(blocked),
+                scanned=scanned,
+            )
+            state.end_pass(pass_id, status="ok" if rec.ok else "mismatch", counts_json=json.dumps(counts))
+            return rec
+        finally:
+            state.close()
+
+    @staticmethod
+    def _extras(
+        sink: Sink, expected: Mapping[str, Item], found: Mapping[str, Found], mapped: Mapping[str, str | None]
+    ) -> tuple[list[Extra], bool]:
+        by_key: dict[str, list[Found]] = defaultdict(list)
+        scanned = False
+        for f in sink.scan():
+            scanned = True
+            by_key[f.key].append(f)
+        extra: list[Extra] = []
+        for key, copies in by_key.items():
+            if key not in mapped and key not in expected:
+                extra += [Extra(key=key, dest_id=f.dest_id, reason="not in the id map") for f in copies]
+                continue
+            keep = found[key].dest_id if key in found else mapped.get(key) or copies[0].dest_id
+            extra += [
+                Extra(key=key, dest_id=f.dest_id, reason=f"duplicate of {keep}") for f in copies if f.dest_id != keep
+            ]
+        return extra, scanned
+
+
+class _Batch:
+    """apply of one batch."""
+
+    def __init__(
+        self, mig: Migration, sink: Sink, state: MigrationState, pass_id: str, result: MigrationResult
+    ) -> None:
+        self.mig, self.sink, self.state, self.pass_id, self.result = mig, sink, state, pass_id, result
+        self.settled: set[str] = set()  # keys created or blocked in this batch
+
+    def record(self, entries: Sequence[tuple[str, str, str | None, str | None, str, str | None]], op: str) -> None:
+        if entries:
+            self.state.record(self.sink.instance, self.sink.kind, entries, pass_id=self.pass_id, op=op)
+
+    def fail(self, items: Sequence[Item], exc: BaseException) -> None:
+        reason = str(exc)
+        self.result.error = reason
+        self.result.counts["failed"] += len(items)
+        self.result.failures += [Failure(source_key=i.source_key, key=i.key, reason=reason) for i in items]
+        self.record([(i.source_key, i.key, None, None, "in_flight", reason) for i in items], "failed")
+
+    def run(self, chunk: Sequence[Item]) -> None:
+        sink, counts = self.sink, self.result.counts
+        live = [i for i in chunk if i.blocked is None]
+        try:
+            found = dict(sink.lookup(live)) if live else {}
+            rows = self.state.rows(sink.instance, sink.kind, [i.source_key for i in live])
+            unsettled = [
+                i
+                for i in live
+                if i.key not in found and i.source_key in rows and rows[i.source_key].state == "in_flight"
+            ]
+            if unsettled and self.mig.settle_seconds > 0:
+                self.mig._sleep(self.mig.settle_seconds)
+                found.update(sink.lookup(unsettled))
+        except RuntrackError as exc:
+            self.result.error = str(exc)
+            self.result.counts["failed"] += len(live)
+            self.result.failures += [Failure(source_key=i.source_key, key=i.key, reason=str(exc)) for i in live]
+            return
+        creates: list[Item] = []
+        updates: list[tuple[Item, Found]] = []
+        skips: list[tuple[Item, Found]] = []
+        blocked: list[Item] = []
+        for item in chunk:
+            entry = classify(item, found.get(item.key), updatable=sink.updatable)
+            if entry.action == "create":
+                creates.append(item)
+            elif entry.action == "update":
+                updates.append((item, found[item.key]))
+            elif entry.action == "skip":
+                skips.append((item, found[item.key]))
+            else:
+                blocked.append(item)
+        self._blocked([(i, i.blocked or "blocked") for i in blocked])
+        stale = [(i, f) for i, f in skips if _row_differs(rows.get(i.source_key), f)]
+        self.record([(i.source_key, i.key, f.dest_id, f.fingerprint, "written", None) for i, f in stale], "found")
+        counts["skipped"] += len(skips)
+        if creates:
+            self.record([(i.source_key, i.key, None, None, "in_flight", None) for i in creates], "begin_create")
+            try:
+                self._create(creates)
+            except RuntrackError as exc:
+                self.fail([i for i in creates if i.key not in self.settled], exc)
+                return
+        if updates:
+            self.record([(i.source_key, i.key, f.dest_id, None, "in_flight", None) for i, f in updates], "begin_update")
+            try:
+                sink.update(updates)
+            except RuntrackError as exc:
+                self.fail([i for i, _ in updates], exc)
+                return
+            self.record(
+                [(i.source_key, i.key, f.dest_id, i.fingerprint, "written", None) for i, f in updates], "update"
+            )
+            counts["updated"] += len(updates)
+
+    def _blocked(self, pairs: Sequence[tuple[Item, str]]) -> None:
+        if not pairs:
+            return
+        self.result.counts["blocked"] += len(pairs)
+        self.result.failures += [Failure(source_key=i.source_key, key=i.key, reason=r, blocked=True) for i, r in pairs]
+        self.record([(i.source_key, i.key, None, None, "blocked", r) for i, r in pairs], "blocked")
+
+    def _create(self, items: Sequence[Item]) -> None:
+        """Create ``items``; a batch rejected whole is bisected down to the bad items."""
+        try:
+            ids = self.sink.create(items)
+        except BatchRejected as exc:
+            if len(items) == 1:
+                self.settled.add(items[0].key)
+                self._blocked([(items[0], exc.message)])
+                return
+            mid = len(items) // 2
+            self._create(items[:mid])
+            self._create(items[mid:])
+            return
+        missing = [i for i in items if i.key not in ids]
+        if missing:
+            raise MigrationError(
+                f"the destination answered without an id for {len(missing)} of {len(items)} created items"
+                f" (first: {missing[0].source_key}); the next apply looks them up"
+            )
+        self.record([(i.source_key, i.key, ids[i.key], i.fingerprint, "written", None) for i in items], "create")
+        self.settled.update(i.key for i in items)
+        self.result.counts["created"] += len(items)
+
+
+def _row_differs(row: Any, found: Found) -> bool:
+    return row is None or row.state != "written" or row.dest_id != found.dest_id or row.fingerprint != found.fingerprint
