@@ -77,8 +77,11 @@ class Sink(Protocol):
     """
 
     kind: str
-    instance: str
     batch_size: int
+
+    @property
+    def instance(self) -> str:
+        """The destination container, e.g. ``host/projects/7`` (part of every key)."""
 
     def prepare(self) -> None:
         """Make the destination ready (create its container); called by ``apply`` only, before any write."""

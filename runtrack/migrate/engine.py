@@ -65,8 +65,14 @@ class Migration:
         return MigrationState(connect_store(self.store), direction=self.name)
 
     def _keyed(self, sink: Sink, scope: Mapping[str, Any]) -> Iterator[Item]:
+        """The direction's items with their keys; a source key seen before in this pass is left out (the same
+        run listed by two queues is one destination object: the first listing wins)."""
         d = self.direction
+        seen: set[str] = set()
         for item in d.items(**scope):
+            if item.source_key in seen:
+                continue
+            seen.add(item.source_key)
             key = destination_key(d.name, d.target_platform, sink.instance, sink.kind, item.source_key)
             yield attrs.evolve(item, key=key)
 
@@ -150,14 +156,15 @@ class Migration:
                     found.update(sink.lookup(live))
                 self._progress(len(expected))
             mapped = state.mapped_keys(sink.instance, sink.kind)
+            rows = state.rows(sink.instance, sink.kind, [i.source_key for i in expected.values()])
             missing, mismatched, blocked, verified = [], [], [], []
             for key, item in expected.items():
-                if item.blocked is not None:
-                    blocked.append(
-                        PlanEntry(source_key=item.source_key, key=key, action="blocked", reason=item.blocked)
-                    )
-                    continue
                 there = found.get(key)
+                row = rows.get(item.source_key)
+                reason = item.blocked or (row.last_error if there is None and row and row.state == "blocked" else None)
+                if reason is not None:
+                    blocked.append(PlanEntry(source_key=item.source_key, key=key, action="blocked", reason=reason))
+                    continue
                 if there is None:
                     missing.append(Missing(source_key=item.source_key, key=key, dest_id=mapped.get(key)))
                     continue

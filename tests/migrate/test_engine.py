@@ -171,3 +171,17 @@ def test_state_tables_are_versioned(tmp_path: Path) -> None:
     conn.commit()
     with pytest.raises(MigrationError, match="newer than this runtrack"):
         _migration(_records(1), MemorySink(), store).apply()
+
+
+def test_a_source_key_listed_twice_is_one_destination_object(tmp_path: Path) -> None:
+    sink, store = MemorySink(), tmp_path / "state.db"
+    records = [*_records(3), {"id": "run-1", "value": "listed again"}]
+    assert _migration(records, sink, store).plan().counts["create"] == 3
+    assert _migration(records, sink, store).apply().counts["created"] == 3
+    assert _migration(records, sink, store).apply().counts == {
+        "created": 0,
+        "updated": 0,
+        "skipped": 3,
+        "blocked": 0,
+        "failed": 0,
+    }
