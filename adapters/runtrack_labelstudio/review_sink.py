@@ -99,7 +99,8 @@ class ReviewTaskSink:
             check_config(str(body.get("label_config") or ""), self.data_fields, where=f"project {self._given}")
             return self._given
         remembered = self.containers.get("project", self.project_key)
-        if remembered is not None:
+        if remembered is not None:  # read it: checks the token, and that nobody deleted it
+            self.transport.get_json(f"api/projects/{remembered}/")
             return int(remembered)
         return self._find_by_key()
 

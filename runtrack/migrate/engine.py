@@ -9,8 +9,9 @@ apply, per batch of source items (the sink's ``batch_size``):
    A batch the destination rejects whole (:class:`BatchRejected`) is split in halves until the bad item is
    alone: it is recorded ``blocked`` with the reason, the others are written.
 
-Any other error stops the pass: its batch stays ``in_flight`` (looked up first next time) and the result carries
-the error. Nothing is ever re-sent without a lookup first.
+An error while writing stops the pass: its batch stays ``in_flight`` (looked up first next time) and the result
+carries the error. An error while reading (the source, a lookup: a wrong token or project) is raised as it is,
+typed. Nothing is ever re-sent without a lookup first.
 """
 
 from __future__ import annotations
@@ -131,9 +132,9 @@ class Migration:
                     if result.error is not None:
                         break
                 status = "ok" if result.ok else "partial"
-            except RuntrackError as exc:  # the source failed: what was written stays written
-                result.error = str(exc)
-                status = "partial"
+            except RuntrackError:  # the source or a lookup failed: what was written stays written
+                status = "failed"
+                raise
             finally:
                 state.end_pass(pass_id, status=status, counts_json=json.dumps(result.counts))
             return result
@@ -254,22 +255,14 @@ class _Batch:
     def run(self, chunk: Sequence[Item]) -> None:
         sink, counts = self.sink, self.result.counts
         live = [i for i in chunk if i.blocked is None]
-        try:
-            found = dict(sink.lookup(live)) if live else {}
-            rows = self.state.rows(sink.instance, sink.kind, [i.source_key for i in live])
-            unsettled = [
-                i
-                for i in live
-                if i.key not in found and i.source_key in rows and rows[i.source_key].state == "in_flight"
-            ]
-            if unsettled and self.mig.settle_seconds > 0:
-                self.mig._sleep(self.mig.settle_seconds)
-                found.update(sink.lookup(unsettled))
-        except RuntrackError as exc:
-            self.result.error = str(exc)
-            self.result.counts["failed"] += len(live)
-            self.result.failures += [Failure(source_key=i.source_key, key=i.key, reason=str(exc)) for i in live]
-            return
+        found = dict(sink.lookup(live)) if live else {}
+        rows = self.state.rows(sink.instance, sink.kind, [i.source_key for i in live])
+        unsettled = [
+            i for i in live if i.key not in found and i.source_key in rows and rows[i.source_key].state == "in_flight"
+        ]
+        if unsettled and self.mig.settle_seconds > 0:
+            self.mig._sleep(self.mig.settle_seconds)
+            found.update(sink.lookup(unsettled))
         creates: list[Item] = []
         updates: list[tuple[Item, Found]] = []
         skips: list[tuple[Item, Found]] = []
