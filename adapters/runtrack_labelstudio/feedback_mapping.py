@@ -21,6 +21,9 @@ from typing import Any
 
 import attrs
 
+from runtrack.convert import parse_datetime
+from runtrack.errors import PayloadError
+
 from .annotations import Annotation, Control, Task
 
 __all__ = [
@@ -39,6 +42,7 @@ DEFAULT_SCORES: Mapping[str, float] = {"good": 1, "bad": 0}
 #: LangSmith's ``key`` limit
 MAX_KEY_CHARS = 180
 RUN_FIELDS = ("run_id", "trace_id", "session_id", "start_time")
+RFC3339 = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 @attrs.frozen(kw_only=True)
@@ -90,14 +94,12 @@ def _text(value: Any) -> str | None:
 
 
 def _rfc3339(value: str) -> str:
-    """A start time as LangSmith wants it: with an offset (naive is UTC)."""
+    """A start time as LangSmith wants it: with an offset (naive is UTC); an unreadable one is sent as it is."""
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        parsed = parse_datetime(value)
+    except PayloadError:
         return value
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value if parsed is None else parsed.strftime(RFC3339)
 
 
 def run_ref(task: Task) -> RunRef | None:
@@ -202,9 +204,7 @@ def feedback_payloads(
             "task_id": task.id,
             "annotation_id": annotation.id,
             "completed_by": annotation.completed_by,
-            "annotation_created_at": None
-            if annotation.created_at is None
-            else annotation.created_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "annotation_created_at": None if annotation.created_at is None else annotation.created_at.strftime(RFC3339),
             "runtrack_uid": run.runtrack_uid,
         },
     }

@@ -64,6 +64,7 @@ class ReviewSink:
         extend_trace_retention: bool = False,
         dataset: tuple[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.target = target
         self.containers = containers
@@ -71,7 +72,7 @@ class ReviewSink:
         self.extend_trace_retention = extend_trace_retention
         self.dataset = dataset
         per_second = None if not feedback_per_minute else feedback_per_minute / 60.0
-        self.limiter = RateLimiter(per_second, 1, sleep=sleep)
+        self.limiter = RateLimiter(per_second, 1, clock=clock, sleep=sleep)
         self.throttled = 0  #: rate limits waited out here (after the transport's own retries)
 
     @property
