@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .model import Actor, ReviewStatus, Run, RunStatus
     from .paginate import Page, RunIterator
     from .plugins import available_adapters, connect, hookimpl, plugin_manager
+    from .store import open_store
 
 _HOME = {
     "Adapter": "adapter",
@@ -65,6 +66,7 @@ _HOME = {
     "connect": "plugins",
     "hookimpl": "plugins",
     "plugin_manager": "plugins",
+    "open_store": "store",
 }
 
 __all__ = [
@@ -95,6 +97,7 @@ __all__ = [
     "hookimpl",
     "load_run",
     "migration",
+    "open_store",
     "plugin_manager",
     "read_jsonl",
     "write_jsonl",

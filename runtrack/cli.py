@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import cli_migrate, plugins
+from . import cli_migrate, cli_store, plugins
 from ._tables import text_table
 from ._version import __version__
 from .config import Config, find_config, load_config, parse_duration, parse_since, scope_keywords, suggest
@@ -192,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, top=False)
 
     sub.add_parser("demo", help="a report over built-in fake platforms (arguments go to the demo)", add_help=False)
+    cli_store.add_parsers(sub)
     cli_migrate.add_parsers(sub)
     return parser
 
@@ -411,6 +412,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: 
             return cmd_demo(extra)
         if args.command == "adapters":
             return cmd_adapters(args)
+        stored = cli_store.dispatch(args, when)
+        if stored is not None:
+            return stored
         if args.command == "runs":
             return cmd_runs(args)
         if args.command in ("migrate", "migrations"):

@@ -1,9 +1,10 @@
 """``runtrack demo``: the unified run report over fake LangSmith, Foundry and Label Studio servers.
 
-The three fakes of :mod:`runtrack.testing` start on 127.0.0.1 with seeded data; the built-in adapters read them
-through the same path as ``runtrack report`` (:func:`runtrack.sources.read_source` for each source, with specs built
-here instead of read from a file), and the report is printed. No credentials, no configuration, no network beyond
-loopback. The report is computed as of the fakes' clock (2025-09-01 12:00 UTC), where their seeded runs end.
+The three fakes of :mod:`runtrack.testing` start on 127.0.0.1 with seeded data; the built-in adapters sync them
+into a run store (a temporary file, or ``--store PATH`` to keep it) through the same path as ``runtrack sync``
+(:func:`runtrack.sources.sync_source`, with specs built here instead of read from a file), and the report is read
+from the store as ``runtrack report --store`` does. No credentials, no configuration, no network beyond loopback.
+The report is computed as of the fakes' clock (2025-09-01 12:00 UTC), where their seeded runs end.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ import argparse
 import contextlib
 import os
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 
 import attrs
 
 from .config import SourceSpec
 from .progress import Progress
 from .report import FORMATS, ReportSettings, SourceResult, build, render
-from .sources import read_source
+from .sources import read_store, sync_source
+from .store import open_store
 from .testing import FakeFoundry, FakeLabelStudio, FakeLangSmith
 from .testing._data import EPOCH_US
 from .testing._env import no_proxy_updates
@@ -116,18 +120,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--format", choices=FORMATS, default="table", help="report format (default: table)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the report")
+    parser.add_argument(
+        "--store", metavar="PATH", help="keep the run store in PATH (default: a temporary file, removed at the end)"
+    )
     return parser
 
 
-def _read(settings: ReportSettings, *, quiet: bool) -> list[SourceResult]:
-    with loopback_bypasses_proxies(), start_fakes() as fakes:
+@contextlib.contextmanager
+def _store_path(keep: str | None) -> Iterator[Path]:
+    if keep:
+        yield Path(keep)
+        return
+    with tempfile.TemporaryDirectory(prefix="runtrack-demo-") as tmp:
+        yield Path(tmp) / "demo.db"
+
+
+def _read(settings: ReportSettings, *, quiet: bool, keep: str | None = None) -> list[SourceResult]:
+    """Sync the fakes into a store, then read the report's runs from it."""
+    with loopback_bypasses_proxies(), start_fakes() as fakes, _store_path(keep) as path, open_store(path) as store:
         specs, environ = source_specs(fakes)
         progress = Progress.for_stderr(quiet=quiet)
-        return [
-            result
-            for spec in specs
-            for result in read_source(spec, settings, progress=progress, environ=environ, clock=lambda: DEMO_NOW)
-        ]
+        failures = []
+        for spec in specs:
+            for done in sync_source(store, spec, progress=progress, environ=environ, clock=lambda: DEMO_NOW):
+                if done.error is not None:
+                    failures.append(done)
+        if not quiet:
+            kept = "" if keep else " (a temporary file, removed at exit; --store PATH keeps it)"
+            sys.stderr.write(f"runtrack demo: synced {store.count()} runs into the run store {path}{kept}\n")
+        results = read_store(store, specs, settings)
+    for done in failures:  # what the sync said beats "not in the store"
+        for result in results:
+            if result.source == done.source and result.scope == done.scope:
+                result.error = done.error
+    return results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -143,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"(report as of {DEMO_NOW:%Y-%m-%d %H:%M} UTC, the fakes' clock)\n"
         )
     try:
-        results = _read(settings, quiet=args.quiet)
+        results = _read(settings, quiet=args.quiet, keep=args.store)
     except OSError as exc:
         sys.stderr.write(f"runtrack demo: error: cannot serve the fake platforms on 127.0.0.1: {exc}\n")
         return 1

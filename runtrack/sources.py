@@ -6,6 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from .adapter import Adapter
 from .config import ConfigFileError, SourceSpec
@@ -14,7 +17,19 @@ from .plugins import connect
 from .progress import Progress
 from .report import Collector, ReportSettings, SourceResult, scope_label
 
-__all__ = ["check_scopes", "connect_source", "describe_failure", "read_source", "read_sources"]
+if TYPE_CHECKING:
+    from .store import Store, SyncRecord, SyncResult
+
+__all__ = [
+    "ListingSync",
+    "check_scopes",
+    "connect_source",
+    "describe_failure",
+    "read_source",
+    "read_sources",
+    "read_store",
+    "sync_source",
+]
 
 log = logging.getLogger("runtrack.sources")
 
@@ -114,3 +129,114 @@ def read_sources(
     for spec in specs:
         results.extend(read_source(spec, settings, progress=progress, environ=environ, debug=debug))
     return results
+
+
+def read_store(
+    store: Store,
+    specs: Iterable[SourceSpec] | None,
+    settings: ReportSettings,
+    *,
+    progress: Progress | None = None,
+) -> list[SourceResult]:
+    """The runs of each configured listing as the last ``runtrack sync`` stored them: no network, no credentials.
+
+    One :class:`SourceResult` per scope of each spec (every listing in the store when ``specs`` is None), holding
+    the runs that listing returned in its last pass; ``settings.since`` is a SQL filter of the store. A listing
+    never synced is a failed result that says so. ``read_at`` is when the listing was last read completely.
+    """
+    from .store.sync import scope_json
+
+    progress = progress or Progress(None)
+    listings = store.listings()
+    if specs is None:
+        wanted = [(info.source, info.adapter, info.scope) for info in listings]
+    else:
+        wanted = [(spec.name, spec.adapter, dict(scope)) for spec in specs for scope in spec.scopes]
+    results: list[SourceResult] = []
+    for source, adapter, scope in wanted:
+        result = SourceResult(source=source, adapter=adapter, scope=scope)
+        results.append(result)
+        matches = [i for i in listings if i.source == source and scope_json(i.scope) == scope_json(scope)]
+        if not matches:
+            result.error = f"not in the store {store.path}: run `runtrack sync` first"
+            continue
+        done = [i.last_complete_at for i in matches if i.last_complete_at is not None]
+        result.read_at = result.finished_at = max(done) if done else None
+        collector = Collector(result, settings)
+        progress.start(f"{source} {scope_label(scope)}")
+        for info in matches:
+            progress.advance(collector.add(store.runs(listing=info.key, since=settings.since)))
+        progress.finish()
+    return results
+
+
+@attrs.frozen(kw_only=True)
+class ListingSync:
+    """How syncing one listing of a source went: its result, or the error and the failed pass's record."""
+
+    source: str
+    scope: Mapping[str, Any]
+    result: SyncResult | None = None
+    error: str | None = None
+    record: SyncRecord | None = None  #: the failed pass (runs stored before the error), when there was one
+
+
+def sync_source(
+    store: Store,
+    spec: SourceSpec,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+    environ: Mapping[str, str] | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+    debug: bool = False,
+) -> list[ListingSync]:
+    """``store.sync`` every scope of ``spec``; a listing's error is recorded and the next listing goes on.
+
+    Errors of the store itself (:class:`~runtrack.store.StoreError`: disk full, locked) and ``KeyboardInterrupt``
+    propagate: the next listing would meet them too.
+    """
+    from .store import StoreError
+
+    progress = progress or Progress(None)
+    try:
+        adapter = connect_source(spec, environ)
+    except Exception as exc:
+        if debug:
+            log.exception("connecting source %r failed", spec.name)
+        return [ListingSync(source=spec.name, scope=scope, error=describe_failure(exc)) for scope in spec.scopes]
+    out: list[ListingSync] = []
+    with adapter:
+        for scope in spec.scopes:
+            progress.start(f"{spec.name} {scope_label(scope)}")
+            try:
+                result = store.sync(
+                    adapter,
+                    source=spec.name,
+                    full=full,
+                    page_size=spec.page_size,
+                    max_items=spec.max_items,
+                    progress=progress,
+                    clock=clock,
+                    **scope,
+                )
+            except StoreError:
+                progress.finish(failed=True)
+                raise
+            except Exception as exc:
+                progress.finish(failed=True)
+                if debug:
+                    log.exception("syncing source %r failed", spec.name)
+                records = store.syncs(source=spec.name, limit=1)
+                out.append(
+                    ListingSync(
+                        source=spec.name,
+                        scope=scope,
+                        error=describe_failure(exc),
+                        record=records[0] if records else None,
+                    )
+                )
+                continue
+            progress.finish()
+            out.append(ListingSync(source=spec.name, scope=scope, result=result))
+    return out

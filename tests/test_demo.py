@@ -27,10 +27,11 @@ DEAD_PROXY = "http://127.0.0.1:9"
 
 @pytest.fixture(scope="module")
 def ground_truth() -> dict[str, int]:
-    """Runs per source, read from the demo's own fakes (seeded, so a second start serves the same data)."""
+    """Runs per source, read from the demo's own fakes (seeded, so a second start serves the same data). The demo
+    reports from its run store, which holds a LangSmith run that sits in two queues once (one uid)."""
     with demo.start_fakes() as fakes:
         return {
-            "langsmith": sum(len(runs) for runs in fakes.langsmith.runs_by_queue.values()),
+            "langsmith": len({run for runs in fakes.langsmith.runs_by_queue.values() for run in runs}),
             "foundry": len(fakes.foundry.all_run_ids()),
             "labelstudio": len(fakes.labelstudio.all_run_ids()),
         }

@@ -1,0 +1,302 @@
+"""The :class:`Store`: a SQLite file of normalized runs that syncs pull into and reports, exports and migrations
+read from without any network."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import attrs
+
+from ..adapter import Adapter
+from ..convert import parse_datetime
+from ..model import Run, RunStatus
+from ..progress import Progress
+from .errors import StoreError
+from .lock import WriterLock
+from .query import where
+from .rows import decode
+from .schema import connect, ensure_schema
+from .sync import SyncResult, run_sync
+
+__all__ = ["ListingInfo", "StatusChange", "Store", "SyncRecord", "open_store"]
+
+#: how long a sync waits for another process's sync into the same file
+DEFAULT_LOCK_TIMEOUT = 30.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _time(text: str | None) -> datetime | None:
+    return parse_datetime(text) if text else None
+
+
+@attrs.frozen(kw_only=True)
+class StatusChange:
+    """A run's status as a sync first saw it (``at`` is when the store saw it, UTC)."""
+
+    at: datetime
+    status: RunStatus
+    status_raw: str | None
+
+
+@attrs.frozen(kw_only=True)
+class SyncRecord:
+    """One finished or failed sync pass of one listing, as kept in the store."""
+
+    id: int
+    source: str
+    listing: str
+    mode: str
+    started_at: datetime
+    finished_at: datetime
+    read: int
+    inserted: int
+    changed: int
+    unchanged: int
+    deleted: int
+    complete: bool
+    resumed: bool
+    error: str | None
+    cursor: str | None
+
+
+@attrs.frozen(kw_only=True)
+class ListingInfo:
+    """A listing (source x scope) the store has synced."""
+
+    key: str
+    source: str
+    adapter: str
+    scope: dict[str, Any]
+    mode: str
+    last_complete_at: datetime | None
+    in_progress: bool  #: an interrupted pass will resume from its cursor
+
+
+class Store:
+    """A run store file. Open it with :func:`runtrack.open_store`; close it (or use ``with``) when done."""
+
+    def __init__(self, path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        try:
+            self._conn = connect(self.path)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open the store ({exc})") from None
+        try:
+            ensure_schema(self._conn, self.path)
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise StoreError(f"{self.path}: cannot set up the store ({exc})") from None
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"<Store {self.path}>"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection to the file, configured like the store's own (WAL, busy timeout, autocommit: use
+        ``BEGIN``/``COMMIT``), for components that keep their own tables here."""
+        return connect(self.path)
+
+    # -- writing
+
+    def sync(
+        self,
+        src: Adapter,
+        *,
+        source: str | None = None,
+        full: bool = False,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        progress: Progress | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        **scope: Any,
+    ) -> SyncResult:
+        """Pull ``src.runs(**scope)`` into the store; see :mod:`runtrack.store.sync`.
+
+        ``source`` names the listing's owner (default: the adapter name; the CLI passes the ``[[source]]`` name).
+        ``full`` ignores a cursor-mode watermark and scans everything. Listing errors propagate (typed, with the
+        resume cursor) after the pages read so far are stored; nothing is marked deleted then.
+        """
+        with WriterLock(self.path, self.lock_timeout):
+            return run_sync(
+                self._conn,
+                self.path,
+                src,
+                source=source or src.name,
+                scope=scope,
+                full=full,
+                page_size=page_size,
+                max_items=max_items,
+                progress=progress or Progress(None),
+                clock=clock,
+            )
+
+    # -- reading
+
+    def runs(
+        self,
+        *,
+        platform: str | Iterable[str] | None = None,
+        source: str | Iterable[str] | None = None,
+        status: str | RunStatus | Iterable[str | RunStatus] | None = None,
+        since: datetime | None = None,
+        changed_since: datetime | None = None,
+        include_deleted: bool = False,
+        listing: str | None = None,
+        batch: int = 500,
+    ) -> Iterator[Run]:
+        """The stored runs matching every filter given, each equal to the run the adapter produced.
+
+        ``since``: created (else started) at or after it, or neither time known (as the live report counts);
+        ``changed_since``: inserted, changed or marked deleted after it; ``listing``: a key of :meth:`listings`.
+        Runs come in storage order; the iterator reads ``batch`` rows at a time.
+        """
+        clause, params = where(
+            platform=platform,
+            source=source,
+            status=status,
+            since=since,
+            changed_since=changed_since,
+            include_deleted=include_deleted,
+            listing=listing,
+        )
+        cursor = self._conn.execute(f"SELECT d.doc FROM runs r JOIN run_docs d ON d.uid = r.uid{clause}", params)
+        return _decoded(cursor, batch)
+
+    def count(
+        self,
+        *,
+        platform: str | Iterable[str] | None = None,
+        source: str | Iterable[str] | None = None,
+        status: str | RunStatus | Iterable[str | RunStatus] | None = None,
+        since: datetime | None = None,
+        changed_since: datetime | None = None,
+        include_deleted: bool = False,
+        listing: str | None = None,
+    ) -> int:
+        """How many runs :meth:`runs` would give for the same filters."""
+        clause, params = where(
+            platform=platform,
+            source=source,
+            status=status,
+            since=since,
+            changed_since=changed_since,
+            include_deleted=include_deleted,
+            listing=listing,
+        )
+        return int(self._conn.execute(f"SELECT count(*) FROM runs r{clause}", params).fetchone()[0])
+
+    def get(self, uid: str) -> Run | None:
+        """The stored run with this uid (deleted ones included), or None."""
+        row = self._conn.execute("SELECT doc FROM run_docs WHERE uid = ?", (uid,)).fetchone()
+        return None if row is None else decode(row[0])
+
+    def history(self, uid: str) -> list[StatusChange]:
+        """Every status the run had when a sync saw it change, oldest first."""
+        rows = self._conn.execute(
+            "SELECT at, status, status_raw FROM status_history WHERE uid = ? ORDER BY id", (uid,)
+        ).fetchall()
+        return [StatusChange(at=_time(at) or _utcnow(), status=_status(s), status_raw=raw) for at, s, raw in rows]
+
+    def syncs(self, source: str | None = None, limit: int | None = None) -> list[SyncRecord]:
+        """Finished or failed sync passes, newest first (of ``source`` only, when given)."""
+        sql = (
+            "SELECT id, source, listing_key, mode, started_at, finished_at, read, inserted, changed, unchanged, "
+            "deleted, complete, resumed, error, cursor FROM syncs"
+        )
+        params: list[Any] = []
+        if source is not None:
+            sql += " WHERE source = ?"
+            params.append(source)
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [
+            SyncRecord(
+                id=row[0],
+                source=row[1],
+                listing=row[2],
+                mode=row[3],
+                started_at=_time(row[4]) or _utcnow(),
+                finished_at=_time(row[5]) or _utcnow(),
+                read=row[6],
+                inserted=row[7],
+                changed=row[8],
+                unchanged=row[9],
+                deleted=row[10],
+                complete=bool(row[11]),
+                resumed=bool(row[12]),
+                error=row[13],
+                cursor=row[14],
+            )
+            for row in self._conn.execute(sql, params)
+        ]
+
+    def listings(self, source: str | None = None) -> list[ListingInfo]:
+        """The listings synced into this store (of ``source`` only, when given)."""
+        sql = "SELECT listing_key, source, adapter, scope_json, mode, last_complete_at, resume_cursor FROM listings"
+        params: list[Any] = []
+        if source is not None:
+            sql += " WHERE source = ?"
+            params.append(source)
+        return [
+            ListingInfo(
+                key=key,
+                source=src,
+                adapter=adapter,
+                scope=json.loads(scope),
+                mode=mode,
+                last_complete_at=_time(done),
+                in_progress=cursor is not None,
+            )
+            for key, src, adapter, scope, mode, done, cursor in self._conn.execute(sql + " ORDER BY rowid", params)
+        ]
+
+
+def _status(value: str) -> RunStatus:
+    try:
+        return RunStatus(value)
+    except ValueError:
+        return RunStatus.UNKNOWN
+
+
+def _decoded(cursor: sqlite3.Cursor, batch: int) -> Iterator[Run]:
+    try:
+        while True:
+            rows = cursor.fetchmany(batch)
+            if not rows:
+                return
+            for (doc,) in rows:
+                yield decode(doc)
+    finally:
+        with contextlib.suppress(sqlite3.ProgrammingError):  # the store was closed before the iterator ended
+            cursor.close()
+
+
+def open_store(path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
+    """Open (creating or upgrading) the run store at ``path``: a SQLite file; nothing to install or start."""
+    return Store(path, lock_timeout=lock_timeout)

@@ -1,0 +1,396 @@
+"""``Store.sync``: one pass of one listing into the store, page by page.
+
+Each page's runs, the listing's membership rows and its resume cursor commit in one transaction, so a killed sync
+resumes right after the last committed page (the export's rule: a cursor is saved only once its page is stored).
+A pass that reaches the end of the listing completes in the same transaction as its last page; in scan mode it
+then marks runs that no listing returns any more as deleted. A failed, interrupted or ``max_items``-cut pass never
+marks anything deleted.
+
+Modes: **scan** (the default) relists everything and writes only runs whose content hash changed; **cursor**, for
+adapters whose ``sync_spec(**scope)`` returns a :class:`SyncSpec`, asks only for runs at or after the committed
+watermark minus a lag window and relies on the uid upsert to absorb the overlap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..adapter import Adapter
+from ..convert import parse_datetime
+from ..errors import RuntrackError
+from ..model import Run
+from ..paginate import Page
+from ..progress import Progress
+from .errors import StoreWriteError
+from .rows import RUN_COLUMNS, Encoded, timestamp
+
+__all__ = ["SyncResult", "SyncSpec", "listing_key", "run_sync", "scope_json", "writing"]
+
+log = logging.getLogger("runtrack.store")
+
+#: SQLite's default limit of host parameters in one statement is 999 on old builds
+_CHUNK = 500
+
+
+@attrs.frozen(kw_only=True)
+class SyncSpec:
+    """What an adapter returns from its optional ``sync_spec(**scope)`` when a listing can ask "changed since".
+
+    ``cursor_field`` is a datetime attribute of :class:`~runtrack.Run` that only grows when a run changes (an
+    ``updated_at``); ``since_param`` is the scope keyword of ``runs()`` taking the lower bound (inclusive); ``lag``
+    is re-read every time (runs that changed while the last sync ran, clocks that disagree).
+    """
+
+    cursor_field: str
+    since_param: str
+    lag: timedelta = timedelta(0)
+
+
+@attrs.frozen(kw_only=True)
+class SyncResult:
+    """What one ``Store.sync`` call did to one listing."""
+
+    source: str
+    listing: str
+    mode: str  #: ``scan`` or ``cursor``
+    read: int = 0
+    inserted: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    #: the listing was read to its end in this pass (only then does a scan mark runs deleted)
+    complete: bool = False
+    resumed: bool = False  #: the pass continued an interrupted one
+    cursor: str | None = None  #: where the pass stopped, when it did not complete
+
+
+def scope_json(scope: Mapping[str, Any]) -> str:
+    return json.dumps(dict(scope), sort_keys=True, default=str, separators=(",", ":"))
+
+
+def listing_key(adapter: Adapter, source: str, scope: Mapping[str, Any]) -> str:
+    return f"{source}|{adapter.listing_name(scope)}"
+
+
+@contextlib.contextmanager
+def writing(conn: sqlite3.Connection, path: Path) -> Iterator[None]:
+    """One write transaction; a failed write rolls back and becomes a :class:`StoreWriteError` naming the file."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise _write_error(path, exc) from None
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise _write_error(path, exc) from None
+        raise
+
+
+def _write_error(path: Path, exc: sqlite3.Error) -> StoreWriteError:
+    return StoreWriteError(
+        f"{path}: cannot write to the store ({exc}); this page was not stored and the store is intact: "
+        "fix the cause (free disk space, permissions) and run the sync again, it resumes from the last stored page"
+    )
+
+
+_INSERT_RUN = (
+    f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}, first_seen_at, last_changed_at) "
+    f"VALUES ({', '.join('?' * (len(RUN_COLUMNS) + 2))})"
+)
+_UPDATE_RUN = (
+    f"UPDATE runs SET {', '.join(f'{c} = ?' for c in RUN_COLUMNS[1:])}, last_changed_at = ?, deleted_at = NULL "
+    "WHERE uid = ?"
+)
+_UPSERT_DOC = "INSERT INTO run_docs (uid, doc) VALUES (?, ?) ON CONFLICT (uid) DO UPDATE SET doc = excluded.doc"
+_INSERT_HISTORY = "INSERT INTO status_history (uid, at, status, status_raw) VALUES (?, ?, ?, ?)"
+_UPSERT_MEMBER = (
+    "INSERT INTO listing_members (listing_key, uid, pass_id, last_seen_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (listing_key, uid) DO UPDATE SET pass_id = excluded.pass_id, last_seen_at = excluded.last_seen_at"
+)
+# runs this listing did not return in a complete pass, and that no other listing holds
+_TOMBSTONE = """
+UPDATE runs SET deleted_at = :now, last_changed_at = :now
+WHERE deleted_at IS NULL
+  AND uid IN (SELECT uid FROM listing_members WHERE listing_key = :key AND pass_id <> :pass)
+  AND NOT EXISTS (
+    SELECT 1 FROM listing_members m
+    WHERE m.uid = runs.uid AND (m.listing_key <> :key OR m.pass_id = :pass)
+  )
+"""
+_DROP_MEMBERS = "DELETE FROM listing_members WHERE listing_key = :key AND pass_id <> :pass"
+
+
+@attrs.define(kw_only=True)
+class _Pass:
+    """The state of one pass while it runs."""
+
+    conn: sqlite3.Connection
+    path: Path
+    key: str
+    source: str
+    mode: str
+    pass_id: int
+    spec: SyncSpec | None
+    clock: Callable[[], datetime]
+    result: dict[str, Any]
+
+    def existing(self, uids: Sequence[str]) -> dict[str, tuple[str, str, str | None, str | None, int | None]]:
+        """uid -> (content hash, status, status_raw, deleted_at, this listing's pass that last saw it)."""
+        found: dict[str, tuple[str, str, str | None, str | None, int | None]] = {}
+        for i in range(0, len(uids), _CHUNK):
+            chunk = uids[i : i + _CHUNK]
+            rows = self.conn.execute(
+                "SELECT r.uid, r.content_hash, r.status, r.status_raw, r.deleted_at, m.pass_id FROM runs r "
+                "LEFT JOIN listing_members m ON m.uid = r.uid AND m.listing_key = ? "
+                f"WHERE r.uid IN ({', '.join('?' * len(chunk))})",
+                [self.key, *chunk],
+            )
+            for uid, *values in rows:
+                found[uid] = tuple(values)
+        return found
+
+    def write_page(self, page: Page[Run]) -> None:
+        """Store one page and its cursor in one transaction; the last page also completes the pass."""
+        encoded: dict[str, Encoded] = {}
+        for run in page.items:  # a uid twice in one page: the first one stays (as across pages, below)
+            if run.uid not in encoded:
+                encoded[run.uid] = Encoded(run)
+            else:
+                self.result["unchanged"] += 1
+        now = timestamp(self.clock())
+        counts = self.result
+        with writing(self.conn, self.path):
+            old = self.existing(list(encoded))
+            inserts: list[tuple[Any, ...]] = []
+            updates: list[tuple[Any, ...]] = []
+            docs: list[tuple[str, str]] = []
+            history: list[tuple[Any, ...]] = []
+            for uid, enc in encoded.items():
+                run = enc.run
+                before = old.get(uid)
+                if before is None:
+                    inserts.append((*enc.row(self.source), now, now))
+                    docs.append((uid, enc.doc))
+                    history.append((uid, now, run.status.value, run.status_raw))
+                    counts["inserted"] += 1
+                elif before[4] == self.pass_id:
+                    # listed twice in one pass (a LangSmith run in two queues of one fan-out): the first one stays,
+                    # so that re-syncs do not flip between the two
+                    counts["unchanged"] += 1
+                elif before[0] != enc.hash or before[3] is not None:
+                    updates.append((*enc.row(self.source)[1:], now, uid))
+                    docs.append((uid, enc.doc))
+                    if (before[1], before[2]) != (run.status.value, run.status_raw):
+                        history.append((uid, now, run.status.value, run.status_raw))
+                    counts["changed"] += 1
+                else:
+                    counts["unchanged"] += 1
+            conn = self.conn
+            if inserts:
+                conn.executemany(_INSERT_RUN, inserts)
+            if updates:
+                conn.executemany(_UPDATE_RUN, updates)
+            if docs:
+                conn.executemany(_UPSERT_DOC, docs)
+            if history:
+                conn.executemany(_INSERT_HISTORY, history)
+            conn.executemany(_UPSERT_MEMBER, [(self.key, uid, self.pass_id, now) for uid in encoded])
+            counts["read"] += len(page.items)
+            watermark = self._watermark(page.items)
+            conn.execute(
+                "UPDATE listings SET resume_cursor = ?, "
+                "watermark = CASE WHEN ? > coalesce(watermark, '') THEN ? ELSE watermark END WHERE listing_key = ?",
+                (page.next_cursor, watermark, watermark, self.key),
+            )
+            if page.next_cursor is None:
+                self.complete(now)
+
+    def _watermark(self, runs: Sequence[Run]) -> str | None:
+        if self.spec is None:
+            return None
+        field = self.spec.cursor_field
+        values = [v for v in (getattr(run, field, None) for run in runs) if isinstance(v, datetime)]
+        return timestamp(max(values)) if values else None
+
+    def complete(self, now: str | None) -> None:
+        """The listing ended: tombstones (scan mode), no pass in progress any more. Inside a transaction."""
+        if self.mode == "scan":
+            params = {"now": now, "key": self.key, "pass": self.pass_id}
+            self.result["deleted"] = self.conn.execute(_TOMBSTONE, params).rowcount
+            self.conn.execute(_DROP_MEMBERS, params)
+        self.conn.execute(
+            "UPDATE listings SET resume_cursor = NULL, last_complete_at = ? WHERE listing_key = ?", (now, self.key)
+        )
+        self.result["complete"] = True
+
+
+def _sync_spec(adapter: Adapter, scope: Mapping[str, Any]) -> SyncSpec | None:
+    method = getattr(adapter, "sync_spec", None)
+    if method is None:
+        return None
+    spec = method(**scope)
+    if spec is not None and not isinstance(spec, SyncSpec):
+        raise TypeError(f"{type(adapter).__name__}.sync_spec() must return a runtrack.store.SyncSpec or None")
+    return spec
+
+
+def run_sync(
+    conn: sqlite3.Connection,
+    path: Path,
+    adapter: Adapter,
+    *,
+    source: str,
+    scope: Mapping[str, Any],
+    full: bool,
+    page_size: int | None,
+    max_items: int | None,
+    progress: Progress,
+    clock: Callable[[], datetime],
+) -> SyncResult:
+    """One pass of ``adapter.runs(**scope)`` into the store (the caller holds the writer lock)."""
+    key = listing_key(adapter, source, scope)
+    spec = _sync_spec(adapter, scope)
+    mode = "cursor" if spec is not None and not full else "scan"
+    started = clock()
+    row = conn.execute(
+        "SELECT mode, pass_id, resume_cursor, pass_since, watermark FROM listings WHERE listing_key = ?", (key,)
+    ).fetchone()
+    resume = row is not None and row[2] is not None and row[0] == mode
+    iterator = None
+    if resume:
+        pass_id, cursor, since = int(row[1]), row[2], row[3]
+        try:
+            iterator = adapter.runs(
+                max_items=max_items, page_size=page_size, cursor=cursor, **_listing_scope(scope, spec, since)
+            )
+        except RuntrackError as exc:  # a cursor of another listing or version: start the pass over
+            log.warning("%s: cannot resume %s (%s); starting a new pass", path, key, exc.message)
+            resume = False
+    if not resume:
+        pass_id = (int(row[1]) if row is not None else 0) + 1
+        since = None
+        if mode == "cursor" and spec is not None and row is not None and row[4] is not None:
+            since = timestamp(_parse(row[4]) - spec.lag)
+        iterator = adapter.runs(max_items=max_items, page_size=page_size, **_listing_scope(scope, spec, since))
+        with writing(conn, path):
+            conn.execute(
+                "INSERT INTO listings (listing_key, source, adapter, scope_json, mode, pass_id, pass_started_at, "
+                "pass_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (listing_key) DO UPDATE SET "
+                "mode = excluded.mode, pass_id = excluded.pass_id, pass_started_at = excluded.pass_started_at, "
+                "pass_since = excluded.pass_since, resume_cursor = NULL",
+                (key, source, adapter.name, scope_json(scope), mode, pass_id, timestamp(started), since),
+            )
+    assert iterator is not None
+    counts: dict[str, Any] = {"read": 0, "inserted": 0, "changed": 0, "unchanged": 0, "deleted": 0, "complete": False}
+    state = _Pass(
+        conn=conn, path=path, key=key, source=source, mode=mode, pass_id=pass_id, spec=spec, clock=clock, result=counts
+    )
+    last_cursor: str | None = None
+    pages = 0
+    error: BaseException | None = None
+    try:
+        for page in iterator.pages():
+            state.write_page(page)
+            pages += 1
+            last_cursor = page.next_cursor
+            progress.advance(len(page.items))
+        if not counts["complete"]:
+            if pages == 0 and max_items is None:  # an empty listing: nothing to page through
+                with writing(conn, path):
+                    state.complete(timestamp(clock()))
+            elif last_cursor is not None:  # cut by max_items: the next sync starts over
+                with writing(conn, path):
+                    conn.execute("UPDATE listings SET resume_cursor = NULL WHERE listing_key = ?", (key,))
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        result = SyncResult(
+            source=source,
+            listing=key,
+            mode=mode,
+            resumed=resume,
+            cursor=None if counts["complete"] else _resume_cursor(conn, key, error),
+            **counts,
+        )
+        _record(conn, path, result, started, clock(), error)
+    return result
+
+
+def _listing_scope(scope: Mapping[str, Any], spec: SyncSpec | None, since: str | None) -> dict[str, Any]:
+    if spec is None or since is None:
+        return dict(scope)
+    return {**scope, spec.since_param: _parse(since)}
+
+
+def _parse(text: str) -> datetime:
+    value = parse_datetime(text)
+    assert value is not None
+    return value
+
+
+def _resume_cursor(conn: sqlite3.Connection, key: str, error: BaseException | None) -> str | None:
+    if error is not None and getattr(error, "cursor", None):
+        return str(getattr(error, "cursor"))  # noqa: B009 - any exception may carry one
+    try:
+        row = conn.execute("SELECT resume_cursor FROM listings WHERE listing_key = ?", (key,)).fetchone()
+    except sqlite3.Error:
+        return None
+    return None if row is None else row[0]
+
+
+def _record(
+    conn: sqlite3.Connection,
+    path: Path,
+    result: SyncResult,
+    started: datetime,
+    finished: datetime,
+    error: BaseException | None,
+) -> None:
+    """The ``syncs`` row of this pass; a store that cannot take it (disk full) keeps its data and only loses this."""
+    if error is None:
+        message = None
+    elif isinstance(error, KeyboardInterrupt):
+        message = "interrupted"
+    elif isinstance(error, RuntrackError):
+        message = str(error)
+    else:
+        message = f"{type(error).__name__}: {error}"
+    try:
+        with writing(conn, path):
+            conn.execute(
+                "INSERT INTO syncs (source, listing_key, mode, started_at, finished_at, read, inserted, changed, "
+                "unchanged, deleted, complete, resumed, error, cursor) "
+                f"VALUES ({', '.join('?' * 14)})",
+                (
+                    result.source,
+                    result.listing,
+                    result.mode,
+                    timestamp(started),
+                    timestamp(finished),
+                    result.read,
+                    result.inserted,
+                    result.changed,
+                    result.unchanged,
+                    result.deleted,
+                    int(result.complete),
+                    int(result.resumed),
+                    message,
+                    result.cursor,
+                ),
+            )
+    except StoreWriteError as exc:
+        log.warning("%s", exc)
