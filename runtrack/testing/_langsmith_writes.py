@@ -57,6 +57,14 @@ WRITE_CLOCK_START_US = data.EPOCH_US + data.DAY_US
 WRITE_CLOCK_STEP_US = 1_000
 
 
+class _Answer(Exception):
+    """A request refused before its body is read (401, 403, 429)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
 class FeedbackStore:
     """Feedback, datasets and examples of one fake server (thread-safe); routes are added by :meth:`register`."""
 
@@ -131,7 +139,12 @@ class FeedbackStore:
             self._recent_writes.append(now)
         return None
 
-    def _body(self, req: Request, shape: type) -> Any:
+    def _body(self, req: Request, shape: type, *, rate_limited: bool = False) -> Any:
+        """The authorized request's JSON body, of ``shape``; raises :class:`_Answer` (401/403/429) or
+        :class:`Invalid` (422)."""
+        denied = self._authorize(req) or (self._rate_limited() if rate_limited else None)
+        if denied is not None:
+            raise _Answer(denied)
         try:
             body = req.json()
         except ValueError:
@@ -148,13 +161,9 @@ class FeedbackStore:
     # -- feedback --------------------------------------------------------------------------------
 
     def _create_feedback(self, req: Request, m: re.Match[str]) -> Response:
-        denied = self._authorize(req) or self._rate_limited()
-        if denied is not None:
-            return denied
         try:
-            body = self._body(req, dict)
-            record = self._new_feedback(body)
-        except Invalid as exc:
+            record = self._new_feedback(self._body(req, dict, rate_limited=True))
+        except (Invalid, _Answer) as exc:
             return exc.response
         with self._lock:
             if record["id"] in self._feedback:
@@ -197,25 +206,26 @@ class FeedbackStore:
         return record
 
     def _get_feedback(self, req: Request, m: re.Match[str]) -> Response:
+        return self._get_one(req, m["id"], self._feedback, "Feedback")
+
+    def _get_one(self, req: Request, object_id: str, table: dict[str, dict[str, Any]], what: str) -> Response:
+        """``GET /{what}s/{id}``: 422 for a non-UUID, 404 when absent."""
         denied = self._authorize(req)
         if denied is not None:
             return denied
-        if not is_uuid(m["id"]):
-            return Invalid([uuid_error(["path", "feedback_id"], m["id"])]).response
+        if not is_uuid(object_id):
+            return Invalid([uuid_error(["path", f"{what.lower()}_id"], object_id)]).response
         with self._lock:
-            record = self._feedback.get(canonical_uuid(m["id"]))
-        return Response.json(record) if record else Response.json({"detail": "Feedback not found"}, 404)
+            record = table.get(canonical_uuid(object_id))
+        return Response.json(dict(record)) if record else Response.json({"detail": f"{what} not found"}, 404)
 
     def _patch_feedback(self, req: Request, m: re.Match[str]) -> Response:
-        denied = self._authorize(req) or self._rate_limited()
-        if denied is not None:
-            return denied
+        try:
+            body = self._body(req, dict, rate_limited=True)
+        except (Invalid, _Answer) as exc:
+            return exc.response
         if not is_uuid(m["id"]):
             return Invalid([uuid_error(["path", "feedback_id"], m["id"])]).response
-        try:
-            body = self._body(req, dict)
-        except Invalid as exc:
-            return exc.response
         now = self._now()
         with self._lock:
             record = self._feedback.get(canonical_uuid(m["id"]))
@@ -226,32 +236,39 @@ class FeedbackStore:
             return Response.json(record)
 
     def _list_feedback(self, req: Request, m: re.Match[str]) -> Response:
+        runs, keys, sessions = (set(req.query.get(name, [])) for name in ("run", "key", "session"))
+        return self._list(
+            req,
+            self._feedback,
+            lambda f: (
+                (not runs or f["run_id"] in runs)
+                and (not keys or f["key"] in keys)
+                and (not sessions or f["session_id"] in sessions)
+            ),
+        )
+
+    def _list(self, req: Request, table: dict[str, dict[str, Any]], keep: Callable[[dict[str, Any]], bool]) -> Response:
+        """A list endpoint: the records ``keep`` accepts, in creation order, ``offset``/``limit`` (≤100)."""
         denied = self._authorize(req)
         if denied is not None:
             return denied
-        offset, limit = _paging(req)
-        if isinstance(offset, Response):
-            return offset
-        runs, keys, sessions = (set(req.query.get(name, [])) for name in ("run", "key", "session"))
+        qp = Query(req)
+        offset = qp.integer("offset", 0, ge=0) or 0
+        limit = qp.integer("limit", MAX_LIMIT, ge=1, le=MAX_LIMIT) or MAX_LIMIT
+        try:
+            qp.check()
+        except Invalid as exc:
+            return exc.response
         with self._lock:
-            rows = [
-                dict(f)
-                for f in self._feedback.values()
-                if (not runs or f["run_id"] in runs)
-                and (not keys or f["key"] in keys)
-                and (not sessions or f["session_id"] in sessions)
-            ]
+            rows = [dict(record) for record in table.values() if keep(record)]
         return Response.json(rows[offset : offset + limit])
 
     # -- datasets --------------------------------------------------------------------------------
 
     def _create_dataset(self, req: Request, m: re.Match[str]) -> Response:
-        denied = self._authorize(req)
-        if denied is not None:
-            return denied
         try:
             body = self._body(req, dict)
-        except Invalid as exc:
+        except (Invalid, _Answer) as exc:
             return exc.response
         name = body.get("name")
         if not isinstance(name, str) or not name:
@@ -273,40 +290,22 @@ class FeedbackStore:
         return Response.json(record)
 
     def _list_datasets(self, req: Request, m: re.Match[str]) -> Response:
-        denied = self._authorize(req)
-        if denied is not None:
-            return denied
-        offset, limit = _paging(req)
-        if isinstance(offset, Response):
-            return offset
         name, contains = req.q("name"), req.q("name_contains")
-        with self._lock:
-            rows = [
-                dict(x)
-                for x in self._datasets.values()
-                if (name is None or x["name"] == name) and (contains is None or contains in x["name"])
-            ]
-        return Response.json(rows[offset : offset + limit])
+        return self._list(
+            req,
+            self._datasets,
+            lambda x: (name is None or x["name"] == name) and (contains is None or contains in x["name"]),
+        )
 
     def _get_dataset(self, req: Request, m: re.Match[str]) -> Response:
-        denied = self._authorize(req)
-        if denied is not None:
-            return denied
-        if not is_uuid(m["id"]):
-            return Invalid([uuid_error(["path", "dataset_id"], m["id"])]).response
-        with self._lock:
-            record = self._datasets.get(canonical_uuid(m["id"]))
-        return Response.json(record) if record else Response.json({"detail": "Dataset not found"}, 404)
+        return self._get_one(req, m["id"], self._datasets, "Dataset")
 
     # -- examples --------------------------------------------------------------------------------
 
     def _create_examples(self, req: Request, m: re.Match[str]) -> Response:
-        denied = self._authorize(req)
-        if denied is not None:
-            return denied
         try:
             body = self._body(req, list)
-        except Invalid as exc:
+        except (Invalid, _Answer) as exc:
             return exc.response
         records: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
@@ -350,12 +349,9 @@ class FeedbackStore:
         return Response.json(records)
 
     def _patch_examples(self, req: Request, m: re.Match[str]) -> Response:
-        denied = self._authorize(req)
-        if denied is not None:
-            return denied
         try:
             body = self._body(req, list)
-        except Invalid as exc:
+        except (Invalid, _Answer) as exc:
             return exc.response
         for k, item in enumerate(body):
             if not isinstance(item, dict) or not (isinstance(item.get("id"), str) and is_uuid(item["id"])):
@@ -374,33 +370,14 @@ class FeedbackStore:
         return Response.json({"message": f"{len(body)} examples updated"})
 
     def _list_examples(self, req: Request, m: re.Match[str]) -> Response:
-        denied = self._authorize(req)
-        if denied is not None:
-            return denied
-        offset, limit = _paging(req)
-        if isinstance(offset, Response):
-            return offset
         ids = req.query.get("id", [])
         bad = [i for i in ids if not is_uuid(i)]
         if bad:
             return Invalid([uuid_error(["query", "id", 0], bad[0])]).response
         wanted = {canonical_uuid(i) for i in ids}
         dataset = req.q("dataset")
-        with self._lock:
-            rows = [
-                dict(e)
-                for e in self._examples.values()
-                if (not wanted or e["id"] in wanted) and (dataset is None or e["dataset_id"] == dataset)
-            ]
-        return Response.json(rows[offset : offset + limit])
-
-
-def _paging(req: Request) -> tuple[int, int] | tuple[Response, int]:
-    qp = Query(req)
-    offset = qp.integer("offset", 0, ge=0) or 0
-    limit = qp.integer("limit", MAX_LIMIT, ge=1, le=MAX_LIMIT) or MAX_LIMIT
-    try:
-        qp.check()
-    except Invalid as exc:
-        return exc.response, 0
-    return offset, limit
+        return self._list(
+            req,
+            self._examples,
+            lambda e: (not wanted or e["id"] in wanted) and (dataset is None or e["dataset_id"] == dataset),
+        )
