@@ -20,14 +20,13 @@ from typing import Any
 
 from . import plugins
 from ._tables import clip, text_table
+from .cli_store import DEFAULT_STORE, STORE_ENV, store_path
 from .config import CONFIG_ENV, DEFAULT_CONFIG, load_config
 from .errors import ConfigurationError
 from .progress import Progress
 
-__all__ = ["DEFAULT_STORE", "STORE_ENV", "add_parsers", "run"]
+__all__ = ["add_parsers", "run"]
 
-STORE_ENV = "RUNTRACK_STORE"
-DEFAULT_STORE = "runtrack.db"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_LISTED = 20  # problem lines printed per kind; the counts cover all
 
@@ -36,15 +35,10 @@ class MigrateUsageError(ConfigurationError):
     """A bad ``migrate`` command line (exit 2)."""
 
 
-def _key_value(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key.strip(), value
-
-
 def add_parsers(sub: Any) -> None:
     """Add ``migrate`` and ``migrations`` to the ``runtrack`` subcommands."""
+    from .cli import _key_value  # the CLI's own KEY=VALUE parser (cli.py imports this module)
+
     p = sub.add_parser(
         "migrate",
         help="move runs to another platform: plan, apply (default) or reconcile",
@@ -57,7 +51,12 @@ def add_parsers(sub: Any) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--plan", action="store_true", help="show what apply would do; write nothing")
     mode.add_argument("--reconcile", action="store_true", help="read the destination back and compare")
-    p.add_argument("--store", metavar="PATH", help=f"state file (default: ${STORE_ENV}, then ./{DEFAULT_STORE})")
+    p.add_argument("--store", metavar="PATH", help=f"the store file (default: ${STORE_ENV}, then ./{DEFAULT_STORE})")
+    p.add_argument(
+        "--from-store",
+        action="store_true",
+        help="read the source's runs from the store (synced with `runtrack sync`) instead of live",
+    )
     p.add_argument("--option", action="append", type=_key_value, default=[], metavar="KEY=VALUE")
     p.add_argument("--scope", action="append", type=_key_value, default=[], metavar="KEY=VALUE")
     p.add_argument("--config", metavar="FILE", help=f"configuration file (default: ${CONFIG_ENV}, ./{DEFAULT_CONFIG})")
@@ -153,16 +152,23 @@ def _migrate(args: argparse.Namespace) -> int:
     from .migrate import migration
 
     options: dict[str, Any] = dict(args.option)
-    store = args.store or os.environ.get(STORE_ENV) or DEFAULT_STORE
+    store = store_path(args.store)
     config_file = _config_path(args.config)
     with ExitStack() as stack:
         source, source_scopes = _connect(args.source, "from", config_file)
         stack.callback(source.close)
+        if args.from_store:
+            from .store import open_store
+
+            if not store.exists():
+                raise MigrateUsageError(f"--from-store: no store at {store}; run `runtrack sync` first")
+            source = stack.enter_context(open_store(store))
+            source_scopes = [{"source": args.source}]
         target, _ = _connect(args.target, "to", config_file)
         stack.callback(target.close)
         scopes = _scopes(source_scopes, args.scope)
         progress = Progress.for_stderr(quiet=getattr(args, "quiet", False))
-        mig = migration(args.name, source=source, target=target, store=store, **options)
+        mig = migration(args.name, source=source, target=target, store=source if args.from_store else store, **options)
         mig.on_progress = _Advance(progress)
         mode = "plan" if args.plan else "reconcile" if args.reconcile else "apply"
         results = []

@@ -63,10 +63,11 @@ class Found:
     key: str
     dest_id: str
     payload: Mapping[str, Any] | None = None
+    recorded: str | None = None  # the fingerprint the id map remembers, when the destination was not read
 
     @property
     def fingerprint(self) -> str | None:
-        return None if self.payload is None else fingerprint(self.payload)
+        return self.recorded if self.payload is None else fingerprint(self.payload)
 
 
 class Sink(Protocol):

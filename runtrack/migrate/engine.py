@@ -2,8 +2,11 @@
 
 apply, per batch of source items (the sink's ``batch_size``):
 
-1. look the batch up at the destination by key (items left ``in_flight`` by a killed pass that are not found are
-   looked up once more after ``settle_seconds``: a request the server was still finishing when the client died);
+1. look the batch up at the destination by key, except items the id map says were written with the same
+   fingerprint (trusted: a no-op re-apply sends nothing; reconcile reads everything back and marks a deleted
+   object ``missing``, which the next apply looks up and recreates). Items left ``in_flight`` by a killed pass
+   that are not found are looked up once more after ``settle_seconds`` (a request the server was still finishing
+   when the client died);
 2. classify each item (:func:`~runtrack.migrate.planner.classify`);
 3. mark creates and updates ``in_flight`` and commit; write; record the vendor ids as ``written`` and commit.
    A batch the destination rejects whole (:class:`BatchRejected`) is split in halves until the bad item is
@@ -32,7 +35,10 @@ from .keys import destination_key
 from .planner import batched, classify
 from .reconciler import compare_fields
 from .results import Extra, Failure, MigrationResult, Mismatch, Missing, Plan, PlanEntry, Reconciliation
-from .state import Containers, MigrationState, connect_store
+from .state import Containers, MapRow, MigrationState, connect_store
+
+#: id-map states apply trusts without a lookup (when the fingerprint is unchanged)
+TRUSTED = frozenset({"written", "verified"})
 
 __all__ = ["Migration"]
 
@@ -91,7 +97,8 @@ class Migration:
             entries: list[PlanEntry] = []
             for chunk in batched(self._keyed(sink, scope), sink.batch_size):
                 live = [i for i in chunk if i.blocked is None]
-                found = sink.lookup(live) if live else {}
+                rows = state.rows(sink.instance, sink.kind, [i.source_key for i in live]) if state else {}
+                found = _look_up(sink, live, rows)
                 entries += [classify(i, found.get(i.key), updatable=sink.updatable) for i in chunk]
                 self._progress(len(entries))
             return Plan(direction=self.name, target=sink.instance, items=tuple(entries))
@@ -177,12 +184,17 @@ class Migration:
                 if not diffs:
                     verified.append((item, there))
             extra, scanned = self._extras(sink, expected, found, mapped)
+            expected_by_source = {i.source_key: i for i in expected.values()}
             pass_id = state.begin_pass(target=sink.instance, mode="reconcile")
             state.record(
                 sink.instance,
                 sink.kind,
                 [(i.source_key, i.key, f.dest_id, i.fingerprint, "verified", None) for i, f in verified]
-                + [(m.source_key, m.key, None, None, "missing", "not found at the destination") for m in missing],
+                + [(m.source_key, m.key, None, None, "missing", "not found at the destination") for m in missing]
+                + [
+                    (m.source_key, expected_by_source[m.source_key].key, m.dest_id, None, "mismatched", m.field)
+                    for m in {m.source_key: m for m in mismatched}.values()
+                ],
                 pass_id=pass_id,
                 op="reconcile",
             )
@@ -255,8 +267,8 @@ class _Batch:
     def run(self, chunk: Sequence[Item]) -> None:
         sink, counts = self.sink, self.result.counts
         live = [i for i in chunk if i.blocked is None]
-        found = dict(sink.lookup(live)) if live else {}
         rows = self.state.rows(sink.instance, sink.kind, [i.source_key for i in live])
+        found = _look_up(sink, live, rows)
         unsettled = [
             i for i in live if i.key not in found and i.source_key in rows and rows[i.source_key].state == "in_flight"
         ]
@@ -331,5 +343,24 @@ class _Batch:
         self.result.counts["created"] += len(items)
 
 
-def _row_differs(row: Any, found: Found) -> bool:
-    return row is None or row.state != "written" or row.dest_id != found.dest_id or row.fingerprint != found.fingerprint
+def _look_up(sink: Sink, items: Sequence[Item], rows: Mapping[str, MapRow]) -> dict[str, Found]:
+    """What the destination holds for ``items``. An item the id map says was written with the same fingerprint is
+    trusted without a request (reconcile is what reads everything back and marks deletions ``missing``); every
+    other item (new, changed, in flight, missing, failed) is looked up."""
+    found: dict[str, Found] = {}
+    ask: list[Item] = []
+    for item in items:
+        row = rows.get(item.source_key)
+        if row and row.state in TRUSTED and row.dest_id and row.fingerprint == item.fingerprint and row.key == item.key:
+            found[item.key] = Found(key=item.key, dest_id=row.dest_id, recorded=row.fingerprint)
+        else:
+            ask.append(item)
+    if ask:
+        found.update(sink.lookup(ask))
+    return found
+
+
+def _row_differs(row: MapRow | None, found: Found) -> bool:
+    return (
+        row is None or row.state not in TRUSTED or row.dest_id != found.dest_id or row.fingerprint != found.fingerprint
+    )

@@ -7,6 +7,7 @@ whose items stay ``in_flight`` and are looked up at the destination before anyth
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import uuid
@@ -23,7 +24,7 @@ __all__ = ["SCHEMA_VERSION", "STATES", "Containers", "MapRow", "MigrationState",
 
 SCHEMA_VERSION = 1
 #: States of an id-map row.
-STATES = ("in_flight", "written", "blocked", "failed", "verified", "missing")
+STATES = ("in_flight", "written", "blocked", "failed", "verified", "missing", "mismatched")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS migrate_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -88,10 +89,22 @@ def connect_store(store: Any) -> sqlite3.Connection:
     if not isinstance(path, (str, os.PathLike)):
         raise MigrationError(f"store must be a runtrack store or a path, got {type(store).__name__}")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(os.fspath(path), timeout=30.0)
+    conn = sqlite3.connect(os.fspath(path), timeout=30.0, isolation_level=None)  # explicit BEGIN/COMMIT
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One explicit transaction (``Store.connect()`` connections are in autocommit mode)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 @attrs.frozen(kw_only=True)
@@ -114,8 +127,9 @@ class MigrationState:
         self._migrate()
 
     def _migrate(self) -> None:
-        with self.conn:
-            self.conn.executescript(_SCHEMA)
+        with transaction(self.conn):
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                self.conn.execute(statement)
             row = self.conn.execute("SELECT value FROM migrate_meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 self.conn.execute(
@@ -134,7 +148,7 @@ class MigrationState:
 
     def begin_pass(self, *, target: str, mode: str) -> str:
         pass_id = str(uuid.uuid4())
-        with self.conn:
+        with transaction(self.conn):
             self.conn.execute(
                 "INSERT INTO migrate_passes (pass_id, direction, target, mode, started_at, status)"
                 " VALUES (?, ?, ?, ?, ?, 'running')",
@@ -143,7 +157,7 @@ class MigrationState:
         return pass_id
 
     def end_pass(self, pass_id: str, *, status: str, counts_json: str) -> None:
-        with self.conn:
+        with transaction(self.conn):
             self.conn.execute(
                 "UPDATE migrate_passes SET finished_at = ?, status = ?, counts_json = ? WHERE pass_id = ?",
                 (_now(), status, counts_json, pass_id),
@@ -196,7 +210,7 @@ class MigrationState:
         transaction. An ``in_flight`` row counts one more attempt; a None ``dst_id`` keeps the known one."""
         now = _now()
         rows = list(entries)
-        with self.conn:
+        with transaction(self.conn):
             self.conn.executemany(
                 "INSERT INTO migrate_id_map (direction, dst_instance, dst_kind, source_key, dst_key, dst_id,"
                 " fingerprint, state, attempts, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -251,7 +265,7 @@ class Containers:
         if self._state is None:
             self._memory[(kind, key)] = dst_id
             return
-        with self._state.conn:
+        with transaction(self._state.conn):
             self._state.conn.execute(
                 "INSERT INTO migrate_containers (direction, kind, key, dst_id) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (direction, kind, key) DO UPDATE SET dst_id = excluded.dst_id",

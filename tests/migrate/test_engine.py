@@ -31,7 +31,7 @@ def test_plan_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "state.db").exists()
 
 
-def test_apply_creates_once_and_reapply_only_looks_up(tmp_path: Path) -> None:
+def test_apply_creates_once_and_a_no_op_reapply_sends_nothing(tmp_path: Path) -> None:
     sink, store = MemorySink(), tmp_path / "state.db"
     first = _migration(_records(10), sink, store).apply()
     assert first.counts["created"] == 10 and first.ok
@@ -39,8 +39,13 @@ def test_apply_creates_once_and_reapply_only_looks_up(tmp_path: Path) -> None:
     sink.calls.clear()
     second = _migration(_records(10), sink, store).apply()
     assert second.counts == {"created": 0, "updated": 0, "skipped": 10, "blocked": 0, "failed": 0}
-    assert [c for c in sink.calls if not c.startswith("lookup")] == ["prepare"]
+    assert sink.calls == ["prepare"]  # unchanged items the id map says are written are trusted
     assert len(sink.objects) == 10
+    # without the id map (another store), everything is looked up and still nothing is written twice
+    sink.calls.clear()
+    third = _migration(_records(10), sink, tmp_path / "other.db").apply()
+    assert third.counts["skipped"] == 10
+    assert sink.calls == ["prepare", "lookup:4", "lookup:4", "lookup:2"]
 
 
 def test_keys_are_deterministic(tmp_path: Path) -> None:

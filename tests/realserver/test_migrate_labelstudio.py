@@ -166,26 +166,52 @@ def _finish(proc: subprocess.Popen[bytes]) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
+def _wait_for_pass(store: Path, passes: int, proc: subprocess.Popen[bytes]) -> None:
+    """Until the store records the ``passes``-th apply pass (or the process ends)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if store.exists():
+            conn = sqlite3.connect(store)
+            try:
+                if conn.execute("SELECT count(*) FROM migrate_passes").fetchone()[0] >= passes:
+                    return
+            except sqlite3.OperationalError:  # the tables are being created
+                pass
+            finally:
+                conn.close()
+        time.sleep(0.01)
+
+
 def test_kill_9_at_random_moments_then_rerun_ends_with_exactly_n_tasks_and_predictions(
     fake: FakeLangSmith, ls_peer: LabelStudioPeer, ls_session: requests.Session, project: int, tmp_path: Path
 ) -> None:
+    """10 trials; before each, 12 new runs arrive at the source, so every trial has work to be killed in."""
     store = tmp_path / "runtrack.db"
     rng = random.Random(20261128)
     options = ("--option", f"project={project}", "--option", "batch_size=4")
-    kills = 0
-    for _ in range(12):
+    kills = killed_mid_write = 0
+    before = 0
+    for trial in range(10):
+        fake.insert_runs(fake.queue_ids[trial % 2], 12)
         proc = _cli(fake, ls_peer, store, *options)
-        time.sleep(rng.uniform(0.2, 2.5))
+        _wait_for_pass(store, trial + 1, proc)  # started work (interpreter start-up is not an interesting moment)
+        time.sleep(rng.uniform(0.0, 0.5))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.communicate(timeout=60)
         tasks, predictions = _counts(ls_session, ls_peer, project)
-        assert tasks == predictions <= RUNS  # never a duplicate, never a task without its prediction
-    assert kills >= 8  # most trials really died mid-way
+        assert tasks == predictions  # never a task without its prediction
+        assert tasks <= len(fake.all_run_ids())  # never a duplicate
+        if proc.returncode == -signal.SIGKILL and tasks > before:
+            killed_mid_write += 1
+        before = tasks
+    assert kills >= 6 and killed_mid_write >= 3, (kills, killed_mid_write)
     code, out, err = _finish(_cli(fake, ls_peer, store, *options))
     assert code == 0, err
-    assert _counts(ls_session, ls_peer, project) == (RUNS, RUNS)
+    n = len(fake.all_run_ids())
+    assert n == RUNS + 10 * 12
+    assert _counts(ls_session, ls_peer, project) == (n, n)
     code, out, err = _finish(_cli(fake, ls_peer, store, "--reconcile", *options))
     assert code == 0, err
     assert "verified" in out
@@ -288,3 +314,22 @@ def test_a_run_changed_at_the_source_is_an_update_of_the_same_task(
     conn = sqlite3.connect(store)
     ops = [r[0] for r in conn.execute("SELECT op FROM migrate_journal WHERE source_key = ?", (changed.uid,))]
     assert ops[-2:] == ["update", "reconcile"]
+
+
+def test_runs_synced_into_a_store_migrate_from_it_with_the_state_in_the_same_file(
+    fake: FakeLangSmith, ls_peer: LabelStudioPeer, ls_session: requests.Session, project: int, tmp_path: Path
+) -> None:
+    src, dst = _adapters(fake, ls_peer)
+    path = tmp_path / "runtrack.db"
+    with runtrack.open_store(path) as store:
+        store.sync(src)
+        fake.clear_log()
+        mig = runtrack.migration(NAME, source=store, target=dst, store=store, project=project)
+        assert mig.apply().counts["created"] == RUNS
+        assert fake.request_count == 0  # the runs came from the store, not from LangSmith
+        assert store.count() == RUNS  # the store still reads its own tables
+    assert _counts(ls_session, ls_peer, project) == (RUNS, RUNS)
+    tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"migrate_meta", "migrate_id_map", "migrate_journal"} <= tables
+    code, _, err = _finish(_cli(fake, ls_peer, path, "--from-store", "--reconcile", "--option", f"project={project}"))
+    assert code == 0, err
