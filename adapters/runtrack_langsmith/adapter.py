@@ -97,7 +97,7 @@ def _options() -> tuple[Option, ...]:
         ),
         Option(name="web_url", help="the LangSmith web app for deep links (derived from base_url by default)"),
         concurrency_option("queues"),
-        rate_limit_option(30, "LangSmith allows 2,000 requests a minute per API key, 300 per 10 s on /api/v2/runs"),
+        rate_limit_option(100, "half of the 2,000 requests per 10 s LangSmith allows an API key"),
     )
 
 

@@ -122,7 +122,7 @@ def test_congestion_hears_of_429s_and_successes() -> None:
 
 
 def test_each_adapter_has_a_documented_default_rate_limit() -> None:
-    defaults = {"langsmith": 30.0, "labelstudio": 50.0, "foundry": 75.0}
+    defaults = {"langsmith": 100.0, "labelstudio": 50.0, "foundry": 75.0}
     for name, rate in defaults.items():
         with runtrack.connect(name, environ={}, base_url="https://h.example.test", api_key="k" * 12) as adapter:
             assert adapter.transport.limiter.per_second == rate
