@@ -4,7 +4,7 @@ runs they review, and optionally the reviewed runs become examples of a dataset.
 
 The direction lives with its source (reading tasks and annotations is Label Studio knowledge); the mapping is
 :mod:`runtrack_labelstudio.feedback_mapping`, the writes are the LangSmith package's ``ReviewSink``. Options and
-field map: docs/migrations.md ("Closing the review loop").
+field map: docs/migrations.md (`labelstudio-to-langsmith`).
 """
 
 from __future__ import annotations

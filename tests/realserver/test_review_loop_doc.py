@@ -1,5 +1,5 @@
-"""docs/review-loop.md runs as written: the script (send, review, collect) and the CLI commands, against the real
-Label Studio server and the fake LangSmith."""
+"""docs/migrations.md, "closing the review loop", runs as written: the script (send, review, collect) and the CLI
+commands, against the real Label Studio server and the fake LangSmith."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from runtrack.testing import FakeLangSmith
 
 from .peer import LabelStudioPeer
 
-DOC = Path(__file__).parents[2] / "docs" / "review-loop.md"
+DOC = Path(__file__).parents[2] / "docs" / "migrations.md"
+LOOP = "## `labelstudio-to-langsmith`: closing the review loop"
 #: the doc's project title: a project is found again by it on the shared server, so each test uses its own
 TITLE = "Answers to review"
 
@@ -31,10 +32,12 @@ def unique_title() -> str:
 
 
 def section(title: str) -> str:
+    """The ``### title`` subsection of the review loop's section."""
     text = DOC.read_text()
-    start = text.index(f"## {title}")
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end > 0 else None]
+    loop = text[text.index(LOOP) :]
+    start = loop.index(f"### {title}")
+    end = loop.find("\n##", start + 1)
+    return loop[start : end if end > 0 else None]
 
 
 def block(title: str, language: str) -> str:
