@@ -49,6 +49,9 @@ RUN_TIME_SPACING_US = SECOND_US
 REVIEW_DELAY_US = 90 * SECOND_US
 #: a THREAD item's thread started this long before it was queued
 THREAD_LEAD_US = HOUR_US
+#: one THREAD item in this many has no start time
+THREADS_WITHOUT_START_ONE_IN = 4
+PERCENT = 100
 #: mixes an entry code into the queue-part hash (a prime, so neighbouring codes differ)
 ENTRY_HASH_PRIME = 7919
 
@@ -270,7 +273,7 @@ class QueueStore:
                 "run_id": None,
                 "thread_id": f"thread-{h[16:24].hex()}",
                 "project_id": self.project_ids[h[30] % len(self.project_ids)],
-                "start_time": None if h[31] % 4 == 0 else data.iso_z(added - THREAD_LEAD_US),
+                "start_time": None if h[31] % THREADS_WITHOUT_START_ONE_IN == 0 else data.iso_z(added - THREAD_LEAD_US),
             }
             section = queue.sections[code]
         else:
@@ -319,7 +322,7 @@ class QueueStore:
                     continue
                 self.extra_clock += 1
                 h = data.digest(self.prefix, "extra", queue.idx, len(queue.extras))
-                sec = section if section is not None else _pick_section(h[0] % 100)
+                sec = section if section is not None else _pick_section(h[0] % PERCENT)
                 extra = Extra(key, data.uuid4(h), data.EPOCH_US + self.extra_clock * RUN_TIME_SPACING_US, sec)
                 queue.extra_keys[key] = len(queue.extras)
                 assert queue.order is not None
@@ -365,7 +368,7 @@ class QueueStore:
             "id": queue.id,
             "name": f"{QUEUE_NAMES[queue.idx % len(QUEUE_NAMES)]}"
             + (f" {queue.idx // len(QUEUE_NAMES) + 1}" if queue.idx >= len(QUEUE_NAMES) else ""),
-            "description": None if queue.idx % 3 == 2 else "Review of production answers",
+            "description": None if queue.idx % 3 == 2 else "Review of production answers",  # every third: none
             "tenant_id": self.tenant_id,
             "queue_type": "single",
             "created_at": data.iso_naive(created),
