@@ -14,9 +14,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from runtrack_langsmith.adapter import LangSmithAdapter
-from runtrack_langsmith.feedback_sink import DEFAULT_FEEDBACK_PER_MINUTE, ReviewSink
+from runtrack_langsmith.feedback_sink import DEFAULT_CONCURRENCY, DEFAULT_FEEDBACK_PER_MINUTE, ReviewSink
 
-from runtrack.adapter import Option
+from runtrack.adapter import Option, parse_concurrency
 from runtrack.errors import ConfigurationError
 from runtrack.migrate import Containers, Direction, Item, Sink, connect_store, destination_key
 from runtrack.migrate.state import MigrationState
@@ -109,6 +109,12 @@ class LabelStudioToLangSmith(Direction):
             help=f"feedback writes a minute (default {DEFAULT_FEEDBACK_PER_MINUTE}; LangSmith documents 5,000)",
         ),
         Option(
+            name="concurrency",
+            default=DEFAULT_CONCURRENCY,
+            parse=parse_concurrency,
+            help=f"feedback requests in flight at once (default {DEFAULT_CONCURRENCY})",
+        ),
+        Option(
             name="extend_trace_retention",
             default=False,
             parse=_flag,
@@ -199,6 +205,7 @@ class LabelStudioToLangSmith(Direction):
             feedback_per_minute=self.config["feedback_per_minute"],
             extend_trace_retention=self.config["extend_trace_retention"],
             dataset=self.dataset,
+            concurrency=self.config["concurrency"],
         )
 
     def removed(self, store: Any) -> list[str]:

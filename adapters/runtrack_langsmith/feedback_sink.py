@@ -4,8 +4,9 @@ Items carry ``{"feedback": {...}}`` or ``{"example": {...}}``; the engine's key 
 re-run, a crash or a second machine finds what was written:
 
 * lookup: ``GET /api/v1/feedback?run=...`` for the runs of a batch (matched by id), ``GET /api/v1/examples?id=...``;
-* create: one ``POST /api/v1/feedback`` per feedback (LangSmith has no batch endpoint), paced by a
-  requests-per-minute limiter under the documented 5,000/min, with ``extend_trace_retention`` false unless asked;
+* create: one ``POST /api/v1/feedback`` per feedback (LangSmith has no batch endpoint), ``concurrency`` at a time,
+  paced by a requests-per-minute limiter under the documented 5,000/min, with ``extend_trace_retention`` false
+  unless asked;
   examples through ``POST /api/v1/examples/bulk``;
 * update: ``PATCH /api/v1/feedback/{id}`` (never delete and recreate: deleted feedback reappears) and
   ``PATCH /api/v1/examples/bulk``;
@@ -18,6 +19,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from runtrack.errors import RateLimitError
@@ -29,10 +31,12 @@ from .feedback_records import Example, Feedback
 if TYPE_CHECKING:
     from .adapter import LangSmithAdapter
 
-__all__ = ["DEFAULT_FEEDBACK_PER_MINUTE", "FEEDBACK_FIELDS", "RATE_LIMIT_ROUNDS", "ReviewSink"]
+__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_FEEDBACK_PER_MINUTE", "FEEDBACK_FIELDS", "RATE_LIMIT_ROUNDS", "ReviewSink"]
 
 #: LangSmith documents 5,000 feedback writes a minute per API key; stay under it.
 DEFAULT_FEEDBACK_PER_MINUTE = 4000
+#: feedback requests in flight at once (LangSmith has no batch endpoint: each is one round trip)
+DEFAULT_CONCURRENCY = 4
 #: how many times a rate limit that outlasted the transport's retries is waited out before the batch fails
 RATE_LIMIT_ROUNDS = 5
 FALLBACK_WAIT_SECONDS = 60.0
@@ -63,6 +67,7 @@ class ReviewSink:
         feedback_per_minute: float | None = DEFAULT_FEEDBACK_PER_MINUTE,
         extend_trace_retention: bool = False,
         dataset: tuple[str, str] | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -71,6 +76,7 @@ class ReviewSink:
         self.batch_size = batch_size
         self.extend_trace_retention = extend_trace_retention
         self.dataset = dataset
+        self.concurrency = concurrency
         per_second = None if not feedback_per_minute else feedback_per_minute / 60.0
         self.limiter = RateLimiter(per_second, 1, clock=clock, sleep=sleep)
         self.throttled = 0  #: rate limits waited out here (after the transport's own retries)
@@ -111,16 +117,16 @@ class ReviewSink:
     # -- writes
 
     def create(self, items: Sequence[Item]) -> Mapping[str, str]:
-        created: dict[str, str] = {}
+        feedback = [i for i in items if "feedback" in i.payload]
         examples = [i for i in items if "example" in i.payload]
-        for item in items:
-            if "feedback" in item.payload:
-                body = {
-                    "id": item.key,
-                    **item.payload["feedback"],
-                    "extend_trace_retention": self.extend_trace_retention,
-                }
-                created[item.key] = self._paced(functools.partial(self.target.create_feedback, body)).id
+        writes = [
+            functools.partial(
+                self.target.create_feedback,
+                {"id": i.key, **i.payload["feedback"], "extend_trace_retention": self.extend_trace_retention},
+            )
+            for i in feedback
+        ]
+        created = {i.key: fb.id for i, fb in zip(feedback, self._each(writes), strict=True)}
         if examples:
             self.target.create_examples([{"id": i.key, **i.payload["example"]} for i in examples])
             created.update((i.key, i.key) for i in examples)
@@ -128,15 +134,31 @@ class ReviewSink:
 
     def update(self, pairs: Sequence[tuple[Item, Found]]) -> None:
         changed_examples: list[dict[str, Any]] = []
+        writes: list[Callable[[], Feedback]] = []
         for item, found in pairs:
             if "feedback" in item.payload:
                 fields = {k: item.payload["feedback"].get(k) for k in PATCHABLE_FEEDBACK}
-                self._paced(functools.partial(self.target.update_feedback, found.dest_id, fields))
+                writes.append(functools.partial(self.target.update_feedback, found.dest_id, fields))
             else:
                 example = item.payload["example"]
                 changed_examples.append({"id": found.dest_id, **{k: example.get(k) for k in PATCHABLE_EXAMPLE}})
+        self._each(writes)
         if changed_examples:
             self.target.update_examples(changed_examples)
+
+    def _each(self, writes: Sequence[Callable[[], T]]) -> list[T]:
+        """Every feedback write, ``concurrency`` at a time (each paced); the first error is raised once all have
+        ended (what was written is found by the next apply's lookup)."""
+        if self.concurrency == 1 or len(writes) < 2:
+            return [self._paced(write) for write in writes]
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="runtrack-feedback") as pool:
+            futures = [pool.submit(self._paced, write) for write in writes]
+            try:
+                wait(futures)
+            except BaseException:  # Ctrl-C: do not start the writes still queued
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+        return [future.result() for future in futures]
 
     def _paced(self, write: Callable[[], T]) -> T:
         """One feedback write: a slot of the requests-per-minute limiter, then the write; a rate limit that

@@ -121,7 +121,7 @@ def test_update_patches_feedback_and_examples_in_place(fake: FakeLangSmith) -> N
 
 def test_feedback_writes_are_paced_by_the_requests_per_minute_option(fake: FakeLangSmith) -> None:
     clock = Clock()
-    box = sink(adapter(fake), clock, feedback_per_minute=120)
+    box = sink(adapter(fake), clock, feedback_per_minute=120, concurrency=1)
     box.create([feedback_item(fake, n) for n in range(4)])
     assert clock.slept == [0.5, 0.5, 0.5] and len(fake.feedback()) == 4
 
@@ -130,7 +130,7 @@ def test_a_rate_limit_outlasting_the_transport_retries_is_waited_out(fake: FakeL
     clock = Clock()
     fake.writes.clock = clock
     fake.writes.feedback_per_minute = 2
-    box = sink(adapter(fake, max_retries=0), clock, feedback_per_minute=None)
+    box = sink(adapter(fake, max_retries=0), clock, feedback_per_minute=None, concurrency=1)
     box.create([feedback_item(fake, n) for n in range(5)])
     assert len(fake.feedback()) == 5 and box.throttled == 2 and fake.writes.throttled == 2
     assert clock.slept == [60.0, 60.0]  # the fake's Retry-After, shared by every write
@@ -152,3 +152,14 @@ def test_a_dataset_name_taken_by_another_dataset_is_refused(fake: FakeLangSmith)
     src.create_dataset("reviewed")
     with pytest.raises(runtrack.RequestError, match="has id"):
         sink(src).prepare()
+
+
+def test_feedback_goes_several_at_a_time_and_an_error_is_raised_after_the_others_landed(fake: FakeLangSmith) -> None:
+    box = sink(adapter(fake), concurrency=4)
+    items = [feedback_item(fake, n) for n in range(12)]
+    assert box.create(items) == {i.key: i.key for i in items}
+    assert fake.connections >= 2 and len(fake.feedback()) == 12
+    bad = [feedback_item(fake, 20), feedback_item(fake, 21, key="k" * 181), feedback_item(fake, 22)]
+    with pytest.raises(runtrack.RequestError, match="422"):
+        box.create(bad)
+    assert {f["id"] for f in fake.feedback()} >= {bad[0].key, bad[2].key} and len(fake.feedback()) == 14
