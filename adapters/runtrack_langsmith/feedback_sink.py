@@ -17,6 +17,7 @@ re-run, a crash or a second machine finds what was written:
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -80,6 +81,7 @@ class ReviewSink:
         per_second = None if not feedback_per_minute else feedback_per_minute / 60.0
         self.limiter = RateLimiter(per_second, 1, clock=clock, sleep=sleep)
         self.throttled = 0  #: rate limits waited out here (after the transport's own retries)
+        self._count_lock = threading.Lock()
 
     @property
     def instance(self) -> str:
@@ -168,7 +170,8 @@ class ReviewSink:
             try:
                 return write()
             except RateLimitError as exc:
-                self.throttled += 1
+                with self._count_lock:
+                    self.throttled += 1
                 self.limiter.acquire(exc.retry_after or FALLBACK_WAIT_SECONDS, shared=True)
         self.limiter.acquire()
         return write()
