@@ -8,7 +8,8 @@ Label Studio's API (a choice and a rating: 2N feedback), then, per round and sid
 * naive: list the tasks with annotations and POST every feedback (no id, no run check: what the SDK examples do),
   then run it again (as a cron job would).
 
-Both sides talk to their own fake LangSmith with no client-side rate limit, so the figures compare work, not pacing.
+Both sides talk to their own fake LangSmith with no client-side rate limit, so the figures compare work, not pacing;
+``--latency S`` makes every LangSmith answer take S seconds, as a remote service does.
 Prints feedback/s of each first pass, the requests of the second pass per 100 feedback, and the feedback each
 LangSmith holds at the end (the naive loop duplicates everything on its second pass).
 """
@@ -27,7 +28,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import runtrack
-from runtrack.testing import FakeLangSmith
+from runtrack.testing import FakeLangSmith, Faults
 from tests.realserver.peer import start_peer
 
 CONFIG = """<View>
@@ -75,6 +76,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds each LangSmith answer takes (a remote service)"
+    )
     args = parser.parse_args()
     peer = start_peer()
     rows: dict[str, list[float]] = {"runtrack apply": [], "naive loop": [], "runtrack re-apply": [], "naive re-run": []}
@@ -83,8 +87,8 @@ def main() -> None:
     try:
         for _ in range(args.rounds):
             with (
-                FakeLangSmith(queues=1, runs_per_queue=args.runs) as ours,
-                FakeLangSmith(queues=1, runs_per_queue=args.runs) as theirs,
+                FakeLangSmith(queues=1, runs_per_queue=args.runs, faults=Faults(latency=args.latency)) as ours,
+                FakeLangSmith(queues=1, runs_per_queue=args.runs, faults=Faults(latency=args.latency)) as theirs,
             ):
                 lsm = runtrack.connect(
                     "langsmith", base_url=ours.base_url, api_key=ours.api_key, rate_limit=0, environ={}
@@ -151,7 +155,10 @@ def main() -> None:
                 held = {"runtrack": len(ours.feedback()), "naive": len(theirs.feedback())}
     finally:
         peer.stop()
-    print(f"{args.runs} reviewed runs, {2 * args.runs} feedback, {args.rounds} rounds (median)")
+    print(
+        f"{args.runs} reviewed runs, {2 * args.runs} feedback, LangSmith latency {args.latency * 1000:.0f} ms, "
+        f"{args.rounds} rounds (median)"
+    )
     for name, values in rows.items():
         print(f"  {name:18} {statistics.median(values):8.0f} feedback/s")
     print(f"  runtrack re-apply: {statistics.median(requests_per_100):.2f} LangSmith requests per 100 feedback")
