@@ -103,7 +103,7 @@ class Sink(Protocol):
 
     def scan(self) -> Iterator[Found]:
         """Every object at the destination carrying a runtrack key (payload optional), for reconcile's extras
-        and duplicates. A destination that cannot be enumerated yields nothing (reconcile then says so)."""
+        and duplicates. A destination that cannot be enumerated raises NotImplementedError (reconcile says so)."""
 
 
 class Direction:

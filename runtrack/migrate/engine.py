@@ -37,6 +37,7 @@ from .reconciler import compare_fields
 from .results import Extra, Failure, MigrationResult, Mismatch, Missing, Plan, PlanEntry, Reconciliation
 from .state import Containers, MapRow, MigrationState, connect_store
 
+NOT_FOUND = "not found at the destination"
 #: id-map states apply trusts without a lookup (when the fingerprint is unchanged)
 TRUSTED = frozenset({"written", "verified"})
 
@@ -93,7 +94,7 @@ class Migration:
         """What apply would do now; writes nothing anywhere (not even the store)."""
         state = self._read_only_state()
         try:
-            sink = self.direction.sink(Containers(state, self.name))
+            sink = self.direction.sink(Containers(state, self.name, read_only=True))
             entries: list[PlanEntry] = []
             for chunk in batched(self._keyed(sink, scope), sink.batch_size):
                 live = [i for i in chunk if i.blocked is None]
@@ -151,58 +152,61 @@ class Migration:
     # -- reconcile
 
     def reconcile(self, **scope: Any) -> Reconciliation:
-        """Read the destination back and compare it with the source items of ``scope`` and the id map."""
+        """Read the destination back and compare it with the source items of ``scope`` and the id map. Streams:
+        memory holds the keys and the problems found, not the items."""
         state = self._state()
         try:
             sink = self.direction.sink(Containers(state, self.name))
-            expected: dict[str, Item] = {}
-            found: dict[str, Found] = {}
-            for chunk in batched(self._keyed(sink, scope), sink.batch_size):
-                expected.update((i.key, i) for i in chunk)
-                live = [i for i in chunk if i.blocked is None]
-                if live:
-                    found.update(sink.lookup(live))
-                self._progress(len(expected))
-            mapped = state.mapped_keys(sink.instance, sink.kind)
-            rows = state.rows(sink.instance, sink.kind, [i.source_key for i in expected.values()])
-            missing, mismatched, blocked, verified = [], [], [], []
-            for key, item in expected.items():
-                there = found.get(key)
-                row = rows.get(item.source_key)
-                reason = item.blocked or (row.last_error if there is None and row and row.state == "blocked" else None)
-                if reason is not None:
-                    blocked.append(PlanEntry(source_key=item.source_key, key=key, action="blocked", reason=reason))
-                    continue
-                if there is None:
-                    missing.append(Missing(source_key=item.source_key, key=key, dest_id=mapped.get(key)))
-                    continue
-                diffs = [
-                    Mismatch(source_key=item.source_key, dest_id=there.dest_id, field=f, expected=e, actual=a)
-                    for f, e, a in compare_fields(item.payload, there.payload or {})
-                ]
-                mismatched += diffs
-                if not diffs:
-                    verified.append((item, there))
-            extra, scanned = self._extras(sink, expected, found, mapped)
-            expected_by_source = {i.source_key: i for i in expected.values()}
             pass_id = state.begin_pass(target=sink.instance, mode="reconcile")
-            state.record(
-                sink.instance,
-                sink.kind,
-                [(i.source_key, i.key, f.dest_id, i.fingerprint, "verified", None) for i, f in verified]
-                + [(m.source_key, m.key, None, None, "missing", "not found at the destination") for m in missing]
-                + [
-                    (m.source_key, expected_by_source[m.source_key].key, m.dest_id, None, "mismatched", m.field)
-                    for m in {m.source_key: m for m in mismatched}.values()
-                ],
-                pass_id=pass_id,
-                op="reconcile",
-            )
+            mapped = state.mapped_keys(sink.instance, sink.kind)
+            found_ids: dict[str, str] = {}
+            seen: set[str] = set()
+            missing: list[Missing] = []
+            mismatched: list[Mismatch] = []
+            blocked: list[PlanEntry] = []
+            verified = 0
+            for chunk in batched(self._keyed(sink, scope), sink.batch_size):
+                seen.update(i.key for i in chunk)
+                rows = state.rows(sink.instance, sink.kind, [i.source_key for i in chunk])
+                live = [i for i in chunk if i.blocked is None]
+                found = sink.lookup(live) if live else {}
+                found_ids.update((k, f.dest_id) for k, f in found.items())
+                entries: list[tuple[str, str, str | None, str | None, str, str | None]] = []
+                for item in chunk:
+                    there, row = found.get(item.key), rows.get(item.source_key)
+                    reason = item.blocked
+                    if reason is None and there is None and row is not None and row.state == "blocked":
+                        reason = row.last_error
+                    if reason is not None:
+                        blocked.append(
+                            PlanEntry(source_key=item.source_key, key=item.key, action="blocked", reason=reason)
+                        )
+                    elif there is None:
+                        missing.append(
+                            Missing(source_key=item.source_key, key=item.key, dest_id=row.dest_id if row else None)
+                        )
+                        entries.append(
+                            (item.source_key, item.key, None, None, "missing", "not found at the destination")
+                        )
+                    else:
+                        diffs = [
+                            Mismatch(source_key=item.source_key, dest_id=there.dest_id, field=f, expected=e, actual=a)
+                            for f, e, a in compare_fields(item.payload, there.payload or {})
+                        ]
+                        mismatched += diffs
+                        state_now = "mismatched" if diffs else "verified"
+                        verified += not diffs
+                        fp = None if diffs else item.fingerprint
+                        detail = diffs[0].field if diffs else None
+                        entries.append((item.source_key, item.key, there.dest_id, fp, state_now, detail))
+                state.record(sink.instance, sink.kind, entries, pass_id=pass_id, op="reconcile")
+                self._progress(len(seen))
+            extra, scanned = self._extras(sink, seen, found_ids, mapped)
             counts = {
-                "source": len(expected),
-                "mapped": sum(1 for k in expected if k in mapped),
-                "found": len(found),
-                "verified": len(verified),
+                "source": len(seen),
+                "mapped": sum(1 for k in seen if k in mapped),
+                "found": len(found_ids),
+                "verified": verified,
                 "missing": len(missing),
                 "mismatched": len({m.dest_id for m in mismatched}),
                 "extra": len(extra),
@@ -225,23 +229,25 @@ class Migration:
 
     @staticmethod
     def _extras(
-        sink: Sink, expected: Mapping[str, Item], found: Mapping[str, Found], mapped: Mapping[str, str | None]
+        sink: Sink, expected: set[str], found: Mapping[str, str], mapped: Mapping[str, str | None]
     ) -> tuple[list[Extra], bool]:
+        """Destination objects with a runtrack key that no source item or map row explains, and second copies."""
         by_key: dict[str, list[Found]] = defaultdict(list)
-        scanned = False
-        for f in sink.scan():
-            scanned = True
-            by_key[f.key].append(f)
+        try:
+            for f in sink.scan():
+                by_key[f.key].append(f)
+        except NotImplementedError:  # a destination that cannot be enumerated
+            return [], False
         extra: list[Extra] = []
         for key, copies in by_key.items():
             if key not in mapped and key not in expected:
                 extra += [Extra(key=key, dest_id=f.dest_id, reason="not in the id map") for f in copies]
                 continue
-            keep = found[key].dest_id if key in found else mapped.get(key) or copies[0].dest_id
+            keep = found.get(key) or mapped.get(key) or copies[0].dest_id
             extra += [
                 Extra(key=key, dest_id=f.dest_id, reason=f"duplicate of {keep}") for f in copies if f.dest_id != keep
             ]
-        return extra, scanned
+        return extra, True
 
 
 class _Batch:

@@ -245,15 +245,16 @@ class MigrationState:
 
 class Containers:
     """Destination containers a direction created (a Label Studio project), remembered by a deterministic key.
-    Without a store it remembers nothing (plan without a store)."""
+    Without a store, or ``read_only`` (plan), what it learns stays in memory."""
 
-    def __init__(self, state: MigrationState | None, direction: str) -> None:
+    def __init__(self, state: MigrationState | None, direction: str, *, read_only: bool = False) -> None:
         self._state = state
         self._direction = direction
+        self._read_only = read_only
         self._memory: dict[tuple[str, str], str] = {}
 
     def get(self, kind: str, key: str) -> str | None:
-        if self._state is None:
+        if (kind, key) in self._memory or self._state is None:
             return self._memory.get((kind, key))
         row = self._state.conn.execute(
             "SELECT dst_id FROM migrate_containers WHERE direction = ? AND kind = ? AND key = ?",
@@ -262,7 +263,7 @@ class Containers:
         return None if row is None else str(row[0])
 
     def put(self, kind: str, key: str, dst_id: str) -> None:
-        if self._state is None:
+        if self._state is None or self._read_only:
             self._memory[(kind, key)] = dst_id
             return
         with transaction(self._state.conn):

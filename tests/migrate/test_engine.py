@@ -190,3 +190,17 @@ def test_a_source_key_listed_twice_is_one_destination_object(tmp_path: Path) -> 
         "blocked": 0,
         "failed": 0,
     }
+
+
+def test_containers_learned_during_a_plan_are_not_stored(tmp_path: Path) -> None:
+    from runtrack.migrate import Containers, MigrationState, connect_store
+
+    store = tmp_path / "s.db"
+    state = MigrationState(connect_store(store), direction="d")
+    read_only = Containers(state, "d", read_only=True)
+    read_only.put("project", "k", "7")
+    assert read_only.get("project", "k") == "7"
+    assert Containers(state, "d").get("project", "k") is None
+    Containers(state, "d").put("project", "k", "8")
+    assert Containers(state, "d", read_only=True).get("project", "k") == "8"
+    state.close()
