@@ -50,6 +50,9 @@ def runtrack_connect(spec: Spec) -> Any:
         options["concurrency"] = spec["concurrency"]
     # the client-side rate limit is a policy, not a cost: off unless a benchmark asks for it (a loopback fake)
     options["rate_limit"] = spec.get("rate_limit") or 0
+    if spec["mode"] != "import":
+        # runtrack imports requests on its first request; the raw loop imports it in its connect: count both there
+        import requests  # noqa: F401
     return runtrack.connect(spec["vendor"], **options)
 
 

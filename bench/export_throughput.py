@@ -75,8 +75,9 @@ def config_baseline(path: Path, info: dict[str, Any]) -> Path:
 
 
 def measure(tree: Path, cfg: Path, out: Path, key: str, extra: list[str]) -> dict[str, Any]:
-    if out.exists():
-        out.unlink()
+    for path in (out, out.with_name(out.name + ".checkpoint.json")):
+        if path.exists():
+            path.unlink()
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'adapters'}", "BENCH_LANGSMITH_KEY": key}
     cmd = [sys.executable, "-c", CHILD, "--quiet", "export", "--config", str(cfg), "-o", str(out), *extra]
     # cwd: not the checkout, whose runtrack/ would shadow PYTHONPATH through sys.path[0]
@@ -88,10 +89,15 @@ def measure(tree: Path, cfg: Path, out: Path, key: str, extra: list[str]) -> dic
         return {"error": f"exit {result['code']}: {proc.stderr.strip()[-300:]}"}
     if not result["runtrack"].startswith(str(tree)):
         return {"error": f"imported {result['runtrack']}, not the tree under test"}
-    data = out.read_bytes()
-    result["sha256"] = hashlib.sha256(data).hexdigest()
-    result["lines"] = data.count(b"\n")
-    result["bytes"] = len(data)
+    # read in chunks: a forked child starts with the parent's memory, so a parent holding the whole output would
+    # show up in every later child's peak RSS
+    digest, lines, size = hashlib.sha256(), 0, 0
+    with out.open("rb") as fp:
+        for chunk in iter(lambda: fp.read(1 << 20), b""):
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
+            size += len(chunk)
+    result.update(sha256=digest.hexdigest(), lines=lines, bytes=size)
     return result
 
 

@@ -26,7 +26,7 @@ from ._tables import text_table
 from ._version import __version__
 from .config import Config, find_config, load_config, parse_duration, parse_since, scope_keywords, suggest
 from .errors import ConfigurationError, RuntrackError
-from .export import checkpoint_path, export
+from .export import DEFAULT_JOBS, STDOUT, checkpoint_path, export
 from .progress import Progress
 from .report import FORMATS, ReportSettings, build, render, scope_label
 from .run_formats import RUN_FORMATS, run_writer
@@ -186,9 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
         "after an error or Ctrl-C, run the same command again to resume without duplicates.",
     )
     _config_args(p)
-    p.add_argument("-o", "--output", required=True, metavar="FILE.jsonl")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.jsonl", help="'-': standard output (no checkpoint)")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start over")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=DEFAULT_JOBS,
+        metavar="N",
+        help=f"listings read at once (default {DEFAULT_JOBS})",
+    )
     _common(p, top=False)
 
     sub.add_parser("demo", help="a report over built-in fake platforms (arguments go to the demo)", add_help=False)
@@ -338,9 +346,17 @@ def cmd_report(args: argparse.Namespace, now: datetime) -> int:
     return EXIT_OK if report.ok else EXIT_PARTIAL
 
 
+def _jobs(text: str) -> int:
+    number = int(text)
+    if not 1 <= number <= 16:
+        raise argparse.ArgumentTypeError("must be between 1 and 16")
+    return number
+
+
 def cmd_export(args: argparse.Namespace, now: datetime) -> int:
     config = _load(args, now)
     output = Path(args.output)
+    to_stdout = args.output == STDOUT
 
     def on_failure(listing: str, exc: BaseException) -> None:
         if args.debug:
@@ -354,12 +370,27 @@ def cmd_export(args: argparse.Namespace, now: datetime) -> int:
             overwrite=args.overwrite,
             progress=Progress.for_stderr(quiet=args.quiet),
             on_failure=on_failure,
+            jobs=args.jobs,
         )
     except KeyboardInterrupt:
-        _err(f"interrupted; the checkpoint {checkpoint_path(output)} is intact: run the same command to resume")
+        if to_stdout:
+            _err("interrupted; the pages written to standard output are whole")
+        else:
+            _err(f"interrupted; the checkpoint {checkpoint_path(output)} is intact: run the same command to resume")
         return EXIT_INTERRUPTED
     for listing, error in result.failures:
         _err(f"listing {listing!r} failed: {error}")
+    if to_stdout:
+        if not result.complete:
+            _err(f"export incomplete ({result.total} runs written to standard output, which cannot resume)")
+            return EXIT_PARTIAL
+        if not args.quiet:
+            _err(f"exported {result.total} runs to standard output")
+        return EXIT_OK
+    if result.already_complete:
+        if not args.quiet:
+            _err(f"export already complete: {result.total} runs in {output} (pass --overwrite to export again)")
+        return EXIT_OK
     if not result.complete:
         _err(
             f"export incomplete ({result.total} runs in {output}); run the same command again to resume from "

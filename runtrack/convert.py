@@ -245,40 +245,76 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _finite(value: Any) -> Any:
-    """``value`` with every NaN and infinity replaced by None (JSON has no such numbers)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=json_default, allow_nan=False)
+
+
+# Python writes floats between 1e-10 and 1e-4 as 1e-07 / 1.5e-05; orjson (and so the file format) as 1e-7 / 0.000015.
+_PY_SMALL_FLOAT = re.compile(r"e-0[5-9]")
+_PY_FLOAT_PARTS = re.compile(r"(-?)(\d)(?:\.(\d+))?e-0([5-9])")
+
+
+def _float_text(text: str) -> str:
+    """orjson's form of a float Python wrote as ``text`` (the same digits, the same value)."""
+    m = _PY_FLOAT_PARTS.fullmatch(text)
+    if m is None:
+        return text
+    sign, lead, frac, exp = m[1], m[2], m[3] or "", m[4]
+    if exp == "5":
+        return f"{sign}0.0000{lead}{frac}"
+    return f"{sign}{lead}{'.' + frac if frac else ''}e-{exp}"
+
+
+def _stdlib_text(value: Any) -> str:
+    """What orjson writes, with the stdlib: compact, floats in orjson's form, NaN and infinities as null."""
+    try:
+        text = _dumps(value)
+    except ValueError:  # NaN or infinity: not JSON, written as null (orjson's choice)
+        text = ""
+    if text and _PY_SMALL_FLOAT.search(text) is None:
+        return text
+    # Rare: put every odd float in through a placeholder string, then swap the number in.
+    token = f"\x00{uuid.uuid4().hex}"
+    numbers: list[str] = []
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                return None
+            r = float.__repr__(v)
+            if _PY_SMALL_FLOAT.search(r) is None:
+                return v
+            numbers.append(_float_text(r))
+            return f"{token}{len(numbers) - 1}"
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [walk(x) for x in v]
+        return v
+
+    text = _dumps(walk(value))
+    quoted = re.escape(json.dumps(token)[:-1])
+    return re.sub(quoted + r'(\d+)"', lambda m: numbers[int(m[1])], text)
 
 
 def _stdlib_line(value: Any) -> bytes:
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=json_default, allow_nan=False)
-    except ValueError:  # NaN or infinity: not JSON, written as null (orjson's choice too)
-        value = _finite(value)
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=json_default)
+    text = _stdlib_text(value)
     try:
         return text.encode() + b"\n"
     except UnicodeEncodeError:  # a lone surrogate (legal in JSON text): escaped as \udXXX, read back the same
-        return json.dumps(value, separators=(",", ":"), default=json_default).encode() + b"\n"
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m[0]):04x}", text).encode() + b"\n"
 
 
-# orjson writes some floats in another (equally exact) form than Python: 1e-7 for 1e-07, 0.00001 for 1e-05. A line
-# with a number token of that shape is written by the stdlib instead (a false hit only costs speed).
-_ORJSON_DIFFERS = re.compile(rb"[:,\[]-?(?:\d+(?:\.\d+)?e[-+]?\d(?!\d)|0\.0000)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def encode_json_line(value: Any) -> bytes:
     """``value`` as one line of compact JSON in UTF-8, with the newline.
 
     The same bytes with or without orjson (the ``fast`` extra, about 20 times quicker): non-ASCII as is, integers of
-    any size, Decimals as strings, datetimes as RFC 3339 UTC (``Z``), NaN and infinities as ``null``, lone
-    surrogates escaped. orjson writes the line unless it cannot write it exactly as the stdlib would.
+    any size, Decimals as strings, datetimes as RFC 3339 UTC (``Z``), floats in their shortest exact form (orjson's:
+    ``1e-7``, ``0.000015``), NaN and infinities as ``null``, lone surrogates escaped. orjson writes the line unless
+    it cannot (integers beyond 64 bits, lone surrogates, ...); the stdlib then writes what orjson would have.
     """
     if _orjson_dumps is not None:
         try:
@@ -286,8 +322,7 @@ def encode_json_line(value: Any) -> bytes:
         except TypeError:  # integers beyond 64 bits, lone surrogates, non-string keys, deep nesting
             pass
         else:
-            if _ORJSON_DIFFERS.search(data) is None:
-                return data
+            return data
     return _stdlib_line(value)
 
 

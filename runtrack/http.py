@@ -8,7 +8,7 @@
   Writes are retried only when the caller marks them idempotent.
 * Exactly one owner of waiting: every send takes a slot from the instance's :class:`~runtrack.ratelimit.RateLimiter`
   (``rate_limit`` requests per second, shared by all threads), and a retry's delay is the wait for that slot, so
-  backoff, ``Retry-After`` and the rate limit never add up. A ``Retry-After`` (and any 429) pauses every thread.
+  backoff, ``Retry-After`` and the rate limit never add up. A ``Retry-After`` pauses every thread.
   ``transport.congestion`` hears of each 429 and success, for listings that size their in-flight window by it.
 * Errors become the typed hierarchy of :mod:`runtrack.errors`, with status, vendor code, request id and a short,
   redacted body excerpt. Secrets known to the transport never appear in messages or logs.
@@ -398,7 +398,7 @@ class Transport:
         url = join_url(self.base_url, request.path)
         retryable = _retryable(request)
         refreshed = False
-        shared = False  # the wait is the vendor's for the whole client (Retry-After, 429)
+        shared = False  # the wait is the vendor's word to the whole client (Retry-After)
         while True:
             self.limiter.acquire(delay, shared=shared)  # the one place a send waits
             delay, shared = None, False
@@ -438,7 +438,7 @@ class Transport:
             if should_retry and retryable and attempt < self.max_retries:
                 attempt += 1
                 delay = self._retry_delay(response, attempt)
-                shared = status == 429 or "Retry-After" in response.headers
+                shared = "Retry-After" in response.headers  # the vendor told the client, not this request
                 log.warning(
                     "%s %s: HTTP %d; retry %d/%d in %.2fs",
                     self.platform,
@@ -531,12 +531,32 @@ _SLOW = object()
 # orjson reads integers beyond 64 bits as floats: a body with 19+ digits in a row goes to the stdlib parser.
 _DIGITS = bytes(0x31 if 0x30 <= b <= 0x39 else 0x30 for b in range(256))
 _LONG_DIGIT_RUN = b"1" * 19
+_NUMBER_STARTS = frozenset(b":,[ \t\r\n-")
+
+
+def _may_hold_big_int(content: bytes) -> bool:
+    """Whether ``content`` may hold a number of 19 digits or more. A run of digits inside a string (a hex id such as
+    ``"d24cc9b8773506171615975596df541f"``) does not count: a number starts after ``:``, ``,``, ``[``, white space
+    or ``-`` (a string that happens to look so only costs the slow path)."""
+    digits = content.translate(_DIGITS)
+    i = digits.find(_LONG_DIGIT_RUN)
+    while i != -1:
+        start = i
+        while start and digits[start - 1] == 0x31:
+            start -= 1
+        if start == 0 or content[start - 1] in _NUMBER_STARTS:
+            return True
+        end = digits.find(b"0", i)
+        if end == -1:
+            return False
+        i = digits.find(_LONG_DIGIT_RUN, end)
+    return False
 
 
 def _fast_loads(content: bytes) -> Any:
     """``orjson.loads(content)``, or ``_SLOW`` when the stdlib must decide (possible big integers, NaN,
     lone surrogates, invalid UTF-8): the result is always what ``json.loads`` would give."""
-    if _LONG_DIGIT_RUN in content.translate(_DIGITS):
+    if _may_hold_big_int(content):
         return _SLOW
     try:
         return _orjson_loads(content)  # type: ignore[misc]

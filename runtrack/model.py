@@ -67,10 +67,22 @@ def make_uid(platform: str, instance: str, kind: str, native_id: str) -> str:
     """The stable uid of a run: a pure function of where it lives and what the vendor calls it.
 
     Equal to ``str(uuid.uuid5(UID_NAMESPACE, "platform|instance|kind|native_id"))`` (instance in lower case),
-    computed without building UUID objects: it runs once per run read.
+    computed without building UUID objects: it runs once per run read, so the hashed prefix of a
+    (platform, instance, kind) is kept rather than built again for every run.
     """
-    h = hashlib.sha1(_NS_BYTES + f"{platform}|{instance.lower()}|{kind}|{native_id}".encode()).hexdigest()
+    key = (platform, instance, kind)
+    prefix = _PREFIXES.get(key)
+    if prefix is None:
+        prefix = _NS_BYTES + f"{platform}|{instance.lower()}|{kind}|".encode()
+        if len(_PREFIXES) >= 1024:
+            _PREFIXES.clear()
+        _PREFIXES[key] = prefix
+    h = _sha1(prefix + native_id.encode()).hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+_PREFIXES: dict[tuple[str, str, str], bytes] = {}
+_sha1 = hashlib.sha1
 
 
 # RFC 4122 variant bits (10xx) applied to the first hex digit of the clock_seq field.

@@ -3,7 +3,7 @@
 * :class:`RateLimiter` spaces the requests of one adapter instance (every thread shares it) to ``per_second`` on
   average with bursts of at most ``burst``. It is also the one place a transport waits: a retry's delay (backoff,
   ``Retry-After``) is passed to :meth:`RateLimiter.acquire`, so the retry's wait and the limiter's wait are one sleep,
-  never two in a row, and a ``Retry-After`` pushes the next slot of every thread out.
+  never two in a row, and a ``Retry-After`` (``shared=True``) pushes the next slot of every thread out.
 * :class:`Congestion` is the additive-increase / multiplicative-decrease signal for listings that keep several
   requests in flight: a 429 halves the window, every full window of successes grows it by one.
 

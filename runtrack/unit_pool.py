@@ -4,7 +4,8 @@
 on worker threads while the caller consumes unit after unit, item after item, exactly as a sequential loop would
 (so the output is the same bytes). Memory is bounded: each unit buffers at most ``buffer`` items, and at most
 ``workers + ahead`` units are started and not yet consumed. An exception raised while producing a unit is raised by
-that unit's stream, at the point where it happened, after the items produced before it.
+that unit's stream, at the point where it happened, after the items produced before it (a ``KeyboardInterrupt``
+too).
 
 The caller must consume (or abandon) each stream before asking for the next unit. Closing the iterator, or an
 exception in the caller, stops the workers at their next item; worker threads are daemons, so a worker blocked in
@@ -49,7 +50,7 @@ class _Stream(Iterator[T]):
             return value  # type: ignore[return-value]
         self.close()
         if kind == "error":
-            assert isinstance(value, Exception)
+            assert isinstance(value, BaseException)
             raise value
         raise StopIteration
 
@@ -113,6 +114,9 @@ def in_order(
                     put(slot, ("end", None))
             except Exception as exc:  # handed to the caller, who decides what a failed unit means
                 put(slot, ("error", exc))
+            except BaseException as exc:  # KeyboardInterrupt, SystemExit: the caller's to raise; this worker stops
+                put(slot, ("error", exc))
+                return
 
     threads = [threading.Thread(target=work, name=f"runtrack-unit-{i}", daemon=True) for i in range(workers)]
     for thread in threads:

@@ -41,7 +41,8 @@ _HMS: list[str] = []
 
 def _hms() -> list[str]:
     if not _HMS:
-        _HMS.extend(f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60))
+        # built whole, then put in place in one step: another thread must never see a half-filled table
+        _HMS[:] = [f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)]
     return _HMS
 
 

@@ -40,10 +40,17 @@ def test_full_export_round_trips(cli: Cli, config_file: Path, mocked: responses.
     res = cli("export", "--config", str(config_file), "-o", str(out))
     assert res.code == 0, res
     assert read(out) == everything()
-    assert not (tmp_path / "runs.jsonl.checkpoint.json").exists()  # a complete export leaves no checkpoint
+    assert checkpoint(out)["complete"] is True  # kept, marked complete: a rerun knows the file is finished
     assert "exported 13 runs" in res.err and KEY not in out.read_text()
+    before = out.read_bytes()
     again = cli("export", "--config", str(config_file), "-o", str(out))
-    assert again.code == 2 and "--overwrite" in again.err  # never silently appended to or replaced
+    assert again.code == 0 and "already complete: 13 runs" in again.err and "--overwrite" in again.err
+    assert out.read_bytes() == before  # never silently appended to or replaced
+    out.write_bytes(before[:-10])
+    edited = cli("export", "--config", str(config_file), "-o", str(out))
+    assert edited.code == 2 and "changed since its export completed" in edited.err
+    assert cli("export", "--config", str(config_file), "-o", str(out), "--overwrite").code == 0
+    assert out.read_bytes() == before
 
 
 def test_resume_after_a_server_error(

@@ -137,3 +137,17 @@ def test_a_stream_left_half_read_frees_its_place() -> None:
 @pytest.mark.parametrize("workers", [1, 4])
 def test_no_units(workers: int) -> None:
     assert list(in_order([], lambda u: [u], workers=workers)) == []
+
+
+def test_a_keyboard_interrupt_in_a_worker_reaches_the_caller() -> None:
+    def produce(unit: int) -> Iterator[int]:
+        yield unit
+        if unit == 1:
+            raise KeyboardInterrupt
+
+    results = in_order([0, 1, 2], produce, workers=3)
+    assert list(next(results)[1]) == [0]
+    _unit, items = next(results)
+    with pytest.raises(KeyboardInterrupt):
+        list(items)
+    results.close()
