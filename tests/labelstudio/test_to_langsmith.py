@@ -54,6 +54,33 @@ def test_it_is_registered_and_needs_a_project(fake: FakeLangSmith) -> None:
         runtrack.migration("labelstudio-to-langsmith", source=ls, target=ls, project=2)
 
 
+def test_command_line_option_strings_are_parsed(fake: FakeLangSmith) -> None:
+    ls, lsm = connect(fake)
+    mig = runtrack.migration(
+        "labelstudio-to-langsmith",
+        source=ls,
+        target=lsm,
+        project="2",
+        scores='{"review": {"yes": 1, "no": 0}}',
+        keys='{"quality": "helpfulness"}',
+        comment="notes, remarks",
+        correction="",
+        normalize_ratings="yes",
+        extend_trace_retention="false",
+        dataset="reviewed",
+    )
+    mapping = mig.direction.mapping  # type: ignore[attr-defined]
+    assert mapping.score_of("review", "yes") == 1.0 and mapping.key("quality") == "helpfulness"
+    assert mapping.comment == frozenset({"notes", "remarks"}) and mapping.correction == frozenset()
+    assert mapping.normalize_ratings is True and mig.direction.config["extend_trace_retention"] is False
+    name, dataset_id = mig.direction.dataset  # type: ignore[attr-defined]
+    assert name == "reviewed" and dataset_id == runtrack.migrate.destination_key(
+        "labelstudio-to-langsmith", "langsmith", lsm.instance, "dataset", f"{ls.instance}:reviewed"
+    )
+    with pytest.raises(runtrack.ConfigurationError, match="normalize_ratings"):
+        runtrack.migration("labelstudio-to-langsmith", source=ls, target=lsm, project=2, normalize_ratings="maybe")
+
+
 @responses.activate
 def test_blocked_items_say_why_and_nothing_is_written(fake: FakeLangSmith) -> None:
     responses.add_passthru(fake.base_url)

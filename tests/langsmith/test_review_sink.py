@@ -163,3 +163,9 @@ def test_feedback_goes_several_at_a_time_and_an_error_is_raised_after_the_others
     with pytest.raises(runtrack.RequestError, match="422"):
         box.create(bad)
     assert {f["id"] for f in fake.feedback()} >= {bad[0].key, bad[2].key} and len(fake.feedback()) == 14
+
+
+def test_trace_retention_is_extended_only_when_asked(fake: FakeLangSmith) -> None:
+    sink(adapter(fake), extend_trace_retention=True).create([feedback_item(fake, 0)])
+    sink(adapter(fake)).create([feedback_item(fake, 1)])
+    assert [f["extend_trace_retention"] for f in fake.feedback()] == [True, False]
