@@ -11,6 +11,7 @@ from runtrack.model import Run
 from runtrack.paginate import FanOut, HttpListing, Listing, Request, Strategy
 
 from . import errors
+from .annotations import LabelStudioAnnotations
 from .auth import PersonalAccessTokenAuth, make_auth
 from .listings import LinkedPages
 from .mapping import KIND, make_run_parser, run_native_id
@@ -54,12 +55,13 @@ def _id_text(name: str, value: Any) -> str:
     return str(int(value))
 
 
-class LabelStudioAdapter(Adapter):
+class LabelStudioAdapter(LabelStudioAnnotations, Adapter):
     """Label Studio. ``runs()`` lists Prompts inference runs (kind ``prompt_inference_run``); scope keywords:
     ``prompt_id``, ``version_id``, ``project``, ``project_subset``. Without ``prompt_id`` (and ``version_id``)
     every prompt and version the key can see is walked, with ``project``/``project_subset`` sent to every runs
     request; option ``concurrency`` lists that many prompts (or versions of one prompt) at once.
     ML backends: :meth:`ml_backends`, :meth:`ml_backend`, :meth:`train_ml_backend`, :meth:`ml_backend_versions`.
+    Annotations: :meth:`tasks` (with annotations), :meth:`labeling_config`, :meth:`project`.
     """
 
     name: ClassVar[str] = "labelstudio"

@@ -1,5 +1,6 @@
 """runtrack's LangSmith adapter: runs in annotation queues (the deprecated ``/runs`` endpoint and the successor
-``/items`` endpoint with run hydration), queues, and adding runs to a queue.
+``/items`` endpoint with run hydration), queues, adding runs to a queue, and the writes of feedback, datasets
+and examples (``writes.py``).
 
 >>> import runtrack
 >>> src = runtrack.connect("langsmith", api_key="...")                      # doctest: +SKIP
@@ -7,7 +8,8 @@
 """
 
 from .adapter import LangSmithAdapter
+from .feedback_records import Dataset, Example, Feedback
 from .mapping import KIND, PLATFORM
 from .records import Queue, QueueEntry
 
-__all__ = ["KIND", "PLATFORM", "LangSmithAdapter", "Queue", "QueueEntry"]
+__all__ = ["KIND", "PLATFORM", "Dataset", "Example", "Feedback", "LangSmithAdapter", "Queue", "QueueEntry"]

@@ -33,6 +33,7 @@ from .listings import HydratedItems, QueueEndpoints
 from .mapping import KIND, PLATFORM, REVIEW_OF_SECTION, queue_run_parser
 from .records import Queue, QueueEntry, parse_queue, parse_queue_entry
 from .urls import DEFAULT_ENDPOINT, api_root, web_url
+from .writes import LangSmithWrites
 
 if TYPE_CHECKING:
     import requests
@@ -111,8 +112,8 @@ def _options() -> tuple[Option, ...]:
     )
 
 
-class LangSmithAdapter(Adapter):
-    """Runs in LangSmith annotation queues.
+class LangSmithAdapter(LangSmithWrites, Adapter):
+    """Runs in LangSmith annotation queues; feedback, datasets and examples (:class:`LangSmithWrites`).
 
     ``runs(queue_id=, review_status=, archived=)`` lists one queue, or every queue when ``queue_id`` is missing.
     ``review_status`` is ``needs_my_review``, ``needs_others_review`` or ``completed`` (as the caller sees them).

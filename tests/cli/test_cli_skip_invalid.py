@@ -52,7 +52,7 @@ def test_report_skips_with_the_flag_or_the_config_option(
     config.write_text(CONFIG.replace('team = "red"', 'team = "red"\non_invalid = "skip"'))
     option = cli("report", "--config", str(config), "--format", "json")
     assert option.code == 0, option
-    assert _without_read_at(json.loads(option.out)) == _without_read_at(json.loads(flag.out))
+    assert _without_clock(json.loads(option.out)) == _without_clock(json.loads(flag.out))
 
 
 CONFIG_BASE2 = "https://beta.clitest.test/api"
@@ -74,6 +74,7 @@ def test_export_with_skip_invalid_writes_every_other_run(
     assert "b-bad" in res.err
 
 
-def _without_read_at(report: dict[str, Any]) -> dict[str, Any]:
-    """The report without the wall-clock time each source was read (two runs may straddle a second)."""
-    return {**report, "sources": [{k: v for k, v in src.items() if k != "read_at"} for src in report["sources"]]}
+def _without_clock(report: dict[str, Any]) -> dict[str, Any]:
+    """The report without the wall-clock times of each source's read (two runs may straddle a second)."""
+    clock = {"read_at", "finished_at"}
+    return {**report, "sources": [{k: v for k, v in src.items() if k not in clock} for src in report["sources"]]}

@@ -1,4 +1,4 @@
-"""Serving speed of the fakes: ``python -m runtrack.testing._bench [--runs N] [--page P]``.
+"""Serving speed of the fakes: ``python bench/fake_serving.py [--runs N] [--page P]``.
 
 Fetches every page with a plain ``requests.Session`` loop and times, separately, fetching a page
 (server + transfer + ``response.content``) and ``json.loads`` of it: serving must cost well under parsing.
