@@ -32,7 +32,7 @@ from .convert import OUTPUT_ERRORS
 from .errors import ConfigurationError, RuntrackError
 from .export import DEFAULT_JOBS, STDOUT, checkpoint_path, export
 from .progress import Progress
-from .report import FORMATS, ReportSettings, build, render, scope_label
+from .report import FORMATS, Report, ReportSettings, build, render, scope_label
 from .run_formats import RUN_FORMATS, run_writer
 from .serve import cli as serve_cli
 from .sources import check_scopes, describe_failure, read_sources
@@ -351,7 +351,11 @@ def cmd_report(args: argparse.Namespace, now: datetime) -> int:
     config = _load(args, now)
     settings = _settings(args, config, now)
     results = read_sources(config.sources, settings, progress=Progress.for_stderr(quiet=args.quiet), debug=args.debug)
-    report = build(results, settings)
+    return emit_report(build(results, settings), args)
+
+
+def emit_report(report: Report, args: argparse.Namespace) -> int:
+    """Write ``report`` in ``--format`` to ``-o`` or stdout, name each failed source on stderr; the exit code."""
     text = render(report, args.format)
     if args.output:
         try:

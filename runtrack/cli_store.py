@@ -188,9 +188,9 @@ def _failed_row(source: str, label: str, record: SyncRecord | None) -> list[str]
 
 
 def cmd_report(args: argparse.Namespace, now: datetime) -> int:
-    from .cli import EXIT_OK, EXIT_PARTIAL, UsageError, _settings
+    from .cli import UsageError, _settings
     from .config import Config
-    from .report import build, render
+    from .report import build
     from .report.from_store import store_changes
     from .sources import read_store
 
@@ -207,19 +207,9 @@ def cmd_report(args: argparse.Namespace, now: datetime) -> int:
             results = [r for r in results if r.source in args.source]
         changes = store_changes(store, list(dict.fromkeys(r.source for r in results)))
         where = str(store.path)
-    report = build(results, settings, store=where, changes=changes)
-    text = render(report, args.format)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--output: cannot write {args.output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
-    for src in report.sources:
-        for error in src.errors:
-            _err(f"source {src.name!r} failed: {error}")
-    return EXIT_OK if report.ok else EXIT_PARTIAL
+    from .cli import emit_report
+
+    return emit_report(build(results, settings, store=where, changes=changes), args)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
