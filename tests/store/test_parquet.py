@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import attrs
@@ -40,13 +40,15 @@ def test_duckdb_reads_the_dataset_with_the_counts_and_values_of_the_runs(tmp_pat
     assert types["duration_s"] == "DOUBLE" and types["schema_version"] == "INTEGER"
     assert types["tags"] == "VARCHAR[]" and types["raw"] == "VARCHAR"
     by_uid = {r.uid: r for r in data}
-    con.execute("SET TimeZone = 'UTC'")
-    rows = con.execute(f"SELECT uid, created_at, ended_at, duration_s, raw, metrics, tags, created_by_email FROM {rel}")
+    # instants as epoch microseconds: DuckDB's Python client needs pytz to hand TIMESTAMPTZ back as datetimes
+    rows = con.execute(
+        "SELECT uid, epoch_us(created_at), epoch_us(ended_at), duration_s, raw, metrics, tags, created_by_email"
+        f" FROM {rel}"
+    )
     for uid, created, ended, duration, raw, metrics, tags, email in rows.fetchall():
         run = by_uid[uid]
-        assert created == run.created_at and created.tzinfo is not None
-        assert created.utcoffset() == timezone.utc.utcoffset(None)
-        assert ended == run.ended_at
+        assert created == _epoch_us(run.created_at)
+        assert ended == (_epoch_us(run.ended_at) if run.ended_at else None)
         assert duration == (run.duration.total_seconds() if run.duration else None)
         assert json.loads(raw) == run.raw
         assert json.loads(metrics) == runtrack.dump_run(run)["metrics"]
@@ -91,3 +93,7 @@ def test_store_runs_to_parquet_keep_the_store_counts(tmp_path: Path) -> None:
         assert counts == {"memory": store.count()}
     total = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{tmp_path}/ds/**/*.parquet')").fetchone()
     assert total == (9,)
+
+
+def _epoch_us(when: datetime) -> int:
+    return (when - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
