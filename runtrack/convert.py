@@ -43,6 +43,7 @@ __all__ = [
     "optional_text",
     "parse_datetime",
     "parse_decimal",
+    "plain_values",
     "read_jsonl",
     "write_jsonl",
 ]
@@ -429,6 +430,20 @@ def escape_surrogates(text: str) -> str:
     Inside JSON text that is the JSON escape of the same character (lossless); elsewhere it shows as that text
     (what :data:`OUTPUT_ERRORS` does to an output stream)."""
     return _SURROGATE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+def plain_values(value: Any) -> Any:
+    """``value`` (dicts, lists, scalars) as any strict UTF-8 writer can take it, for outputs that encode it
+    themselves (Parquet, MCP results): each string with :func:`escape_surrogates`, non-finite floats as None."""
+    if isinstance(value, str):
+        return escape_surrogates(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {plain_values(k): plain_values(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_values(v) for v in value]
+    return value
 
 
 def encode_json_line(value: Any) -> bytes:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .convert import dump_run, escape_surrogates, json_text
+from .convert import dump_run, json_text, plain_values
 from .errors import ConfigurationError
 from .model import Run
 
@@ -25,16 +25,6 @@ BATCH_ROWS = 5_000
 def _dumps(value: Any) -> str:
     """Strict JSON text (a number JSON cannot hold is ``null``), as the JSON Lines export writes it."""
     return json_text(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _text(value: Any) -> Any:
-    """Parquet strings are UTF-8: a lone surrogate a vendor sent becomes the escape ``\\udXXX`` (lossless in the
-    JSON columns, the same text as in every other output elsewhere)."""
-    if isinstance(value, str):
-        return escape_surrogates(value)
-    if isinstance(value, list):
-        return [_text(v) for v in value]
-    return value
 
 
 class ParquetUnavailableError(ConfigurationError):
@@ -114,7 +104,9 @@ def _row(run: Run) -> dict[str, Any]:
         "raw": _dumps(data["raw"]),
         "schema_version": run.schema_version,
     }
-    return {k: _text(v) for k, v in row.items()}
+    # Parquet strings are UTF-8: a lone surrogate a vendor sent becomes the escape \udXXX (lossless in the JSON
+    # columns, the same text as in tables and CSV elsewhere)
+    return {k: plain_values(v) for k, v in row.items()}
 
 
 def _is_dataset(path: Path) -> bool:
