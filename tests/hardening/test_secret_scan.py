@@ -39,6 +39,26 @@ class Outputs:
         return {where: found for where, text in self.seen.items() if (found := leaked(text, *self.secrets))}
 
 
+class Scan:
+    """``cli(where, *argv)`` runs a command with ``--debug`` and adds its stdout and stderr to ``out``;
+    ``check()`` adds the library logs and asserts that nothing leaked."""
+
+    def __init__(self, out: Outputs, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+        self.out, self._capsys, self._caplog = out, capsys, caplog
+
+    def cli(self, where: str, *argv: str, expect: tuple[int, ...] = (0,)) -> None:
+        code = main(["--debug", *argv])
+        stdout, stderr = self._capsys.readouterr()
+        self.out.add(f"{where} stdout", stdout)
+        self.out.add(f"{where} stderr", stderr)
+        assert code in expect, f"{where}: exit {code}\n{stderr[-2000:]}"
+
+    def check(self) -> None:
+        self.out.add("library logs", "\n".join(r.getMessage() for r in self._caplog.records))
+        assert not self.out.leaks()
+        assert len(self.out.seen) > 100  # the scan did look at all of it
+
+
 @pytest.fixture
 def fakes() -> Iterator[tuple[FakeLangSmith, FakeFoundry, FakeLabelStudio]]:
     with (
@@ -47,6 +67,21 @@ def fakes() -> Iterator[tuple[FakeLangSmith, FakeFoundry, FakeLabelStudio]]:
         FakeLabelStudio(prompts=2, versions_per_prompt=1, runs_per_version=3, token=LS_LEGACY) as lst,
     ):
         yield ls, fd, lst
+
+
+@pytest.fixture
+def scan(
+    fakes: tuple[FakeLangSmith, FakeFoundry, FakeLabelStudio],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Scan:
+    """The four credentials in the environment (``RT_*``), and a scan looking for them."""
+    pat = fakes[2].pat
+    for var, value in {**ENV, "RT_LS_PAT": pat}.items():
+        monkeypatch.setenv(var, value)
+    caplog.set_level(logging.DEBUG)
+    return Scan(Outputs((LANGSMITH_KEY, FOUNDRY_TOKEN, LS_LEGACY, pat)), capsys, caplog)
 
 
 def _echo(req: Request) -> Response:
@@ -73,24 +108,10 @@ def _config(tmp_path: Path, name: str, ls: str, fd: str, lst: str, studios: list
 
 
 def test_no_output_of_any_command_or_error_path_holds_a_credential(
-    fakes: tuple[FakeLangSmith, FakeFoundry, FakeLabelStudio],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
+    fakes: tuple[FakeLangSmith, FakeFoundry, FakeLabelStudio], scan: Scan, tmp_path: Path
 ) -> None:
     ls, fd, lst = fakes
-    out = Outputs((LANGSMITH_KEY, FOUNDRY_TOKEN, LS_LEGACY, lst.pat))
-    for var, value in {**ENV, "RT_LS_PAT": lst.pat}.items():
-        monkeypatch.setenv(var, value)
-    caplog.set_level(logging.DEBUG)
-
-    def cli(where: str, *argv: str, expect: tuple[int, ...] = (0,)) -> None:
-        code = main(["--debug", *argv])
-        stdout, stderr = capsys.readouterr()
-        out.add(f"{where} stdout", stdout)
-        out.add(f"{where} stderr", stderr)
-        assert code in expect, f"{where}: exit {code}\n{stderr[-2000:]}"
+    out, cli = scan.out, scan.cli
 
     good = _config(tmp_path, "good.toml", ls.base_url, fd.base_url, lst.base_url, fd.studio_rids, lst.prompt_ids)
     with Hostile(_echo) as echo:
@@ -147,10 +168,7 @@ def test_no_output_of_any_command_or_error_path_holds_a_credential(
                     except runtrack.RuntrackError as exc:
                         things += [exc, exc.__dict__]
                     out.add(f"reprs {name} {base}", " ".join(f"{t!r} {t!s}" for t in things))
-    out.add("library logs", "\n".join(r.getMessage() for r in caplog.records))
-
-    assert not out.leaks()
-    assert len(out.seen) > 100  # the scan did look at all of it
+    scan.check()
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -163,9 +181,8 @@ def _files(path: Path) -> Iterator[Path]:
 
 def test_no_store_parquet_or_migration_output_holds_a_credential(
     fakes: tuple[FakeLangSmith, FakeFoundry, FakeLabelStudio],
+    scan: Scan,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The Part-2 surfaces: the store file and its -wal on disk (after syncs that succeed and syncs whose errors
@@ -174,18 +191,8 @@ def test_no_store_parquet_or_migration_output_holds_a_credential(
     their own results, responses and stderr: ``tests/serve/conftest.py::assert_no_secrets``.)"""
     pytest.importorskip("pyarrow")
     ls, fd, lst = fakes
-    out = Outputs((LANGSMITH_KEY, FOUNDRY_TOKEN, LS_LEGACY, lst.pat))
-    for var, value in {**ENV, "RT_LS_PAT": lst.pat}.items():
-        monkeypatch.setenv(var, value)
+    out, cli = scan.out, scan.cli
     monkeypatch.chdir(tmp_path)
-    caplog.set_level(logging.DEBUG)
-
-    def cli(where: str, *argv: str, expect: tuple[int, ...] = (0,)) -> None:
-        code = main(["--debug", *argv])
-        stdout, stderr = capsys.readouterr()
-        out.add(f"{where} stdout", stdout)
-        out.add(f"{where} stderr", stderr)
-        assert code in expect, f"{where}: exit {code}\n{stderr[-2000:]}"
 
     def scan_files(where: str, path: Path) -> None:
         for file in _files(path):
@@ -240,7 +247,4 @@ def test_no_store_parquet_or_migration_output_holds_a_credential(
         assert any(t.startswith("migrate_") for t in tables)
         for file in (store, store.with_name(store.name + "-wal")):
             scan_files("after migrations", file)
-    out.add("library logs", "\n".join(r.getMessage() for r in caplog.records))
-
-    assert not out.leaks()
-    assert len(out.seen) > 100  # the scan did look at all of it
+    scan.check()
