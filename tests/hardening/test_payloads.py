@@ -253,6 +253,31 @@ def test_numbers_json_cannot_hold_are_written_as_null(
     _strict(out.decode())
 
 
+def test_store_outputs_write_numbers_json_cannot_hold_as_null(
+    serve: Any, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Synced into a store (which keeps the payload as read), then every output of the store is strict JSON."""
+    body = b'[{"id": "r", "start_time": "%s", "big": 1e400, "nan": NaN, "inf": -Infinity}]' % NOW.encode()
+    config, store = _config(tmp_path, serve(body)), str(tmp_path / "runs.db")
+    assert _cli(capsysbinary, monkeypatch, "sync", "--config", config, "--store", store)[0] == 0
+    code, out, err = _cli(capsysbinary, monkeypatch, "runs", "langsmith", "--store", store, "--format", "json")
+    assert code == 0, err
+    (run,) = _strict(out.decode())
+    assert run["raw"]["big"] is None and run["raw"]["nan"] is None and run["raw"]["inf"] is None
+    code, out, err = _cli(capsysbinary, monkeypatch, "report", "--store", store, "--format", "json")
+    assert code == 0, err
+    _strict(out.decode())
+    out_file = tmp_path / "x.jsonl"
+    assert _cli(capsysbinary, monkeypatch, "export", "--store", store, "-o", str(out_file))[0] == 0
+    assert _strict(out_file.read_text(encoding="utf-8"))["raw"]["inf"] is None
+    pq = pytest.importorskip("pyarrow.parquet")
+    dataset = tmp_path / "runs.parquet"
+    argv = ("export", "--store", store, "--format", "parquet", "-o", str(dataset))
+    assert _cli(capsysbinary, monkeypatch, *argv)[0] == 0
+    (row,) = pq.read_table(dataset).to_pylist()
+    assert _strict(row["raw"])["big"] is None
+
+
 # --------------------------------------------------------------------------- usage errors
 
 
