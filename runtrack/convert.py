@@ -31,6 +31,7 @@ __all__ = [
     "encode_json_line",
     "encode_runs",
     "enum_table",
+    "escape_surrogates",
     "id_text",
     "is_secret_field",
     "json_default",
@@ -42,6 +43,7 @@ __all__ = [
     "optional_text",
     "parse_datetime",
     "parse_decimal",
+    "plain_values",
     "read_jsonl",
     "write_jsonl",
 ]
@@ -417,10 +419,31 @@ def _stdlib_line(value: Any) -> bytes:
     try:
         return text.encode() + b"\n"
     except UnicodeEncodeError:  # a lone surrogate (legal in JSON text): escaped as \udXXX, read back the same
-        return _SURROGATE.sub(lambda m: f"\\u{ord(m[0]):04x}", text).encode() + b"\n"
+        return escape_surrogates(text).encode() + b"\n"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def escape_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate written as the six characters ``\\udXXX``, so it encodes as UTF-8.
+    Inside JSON text that is the JSON escape of the same character (lossless); elsewhere it shows as that text
+    (what :data:`OUTPUT_ERRORS` does to an output stream)."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+def plain_values(value: Any) -> Any:
+    """``value`` (dicts, lists, scalars) as any strict UTF-8 writer can take it, for outputs that encode it
+    themselves (Parquet, MCP results): each string with :func:`escape_surrogates`, non-finite floats as None."""
+    if isinstance(value, str):
+        return escape_surrogates(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {plain_values(k): plain_values(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_values(v) for v in value]
+    return value
 
 
 def encode_json_line(value: Any) -> bytes:

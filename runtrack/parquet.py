@@ -6,14 +6,13 @@ read it as is. Needs pyarrow: ``pip install 'runtrack[parquet]'``.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .convert import dump_run
+from .convert import dump_run, json_text, plain_values
 from .errors import ConfigurationError
 from .model import Run
 
@@ -22,7 +21,10 @@ __all__ = ["BATCH_ROWS", "ParquetUnavailableError", "write_parquet"]
 #: rows per record batch (and row group): memory stays flat in the number of runs
 BATCH_ROWS = 5_000
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+def _dumps(value: Any) -> str:
+    """Strict JSON text (a number JSON cannot hold is ``null``), as the JSON Lines export writes it."""
+    return json_text(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class ParquetUnavailableError(ConfigurationError):
@@ -77,7 +79,7 @@ def _row(run: Run) -> dict[str, Any]:
     data = dump_run(run)
     actor = run.created_by
     duration = run.duration
-    return {
+    row = {
         "uid": run.uid,
         "instance": run.instance,
         "kind": run.kind,
@@ -102,6 +104,9 @@ def _row(run: Run) -> dict[str, Any]:
         "raw": _dumps(data["raw"]),
         "schema_version": run.schema_version,
     }
+    # Parquet strings are UTF-8: a lone surrogate a vendor sent becomes the escape \udXXX (lossless in the JSON
+    # columns, the same text as in tables and CSV elsewhere)
+    return {k: plain_values(v) for k, v in row.items()}
 
 
 def _is_dataset(path: Path) -> bool:

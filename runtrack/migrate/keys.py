@@ -23,8 +23,11 @@ MIGRATE_NS = uuid.uuid5(UID_NAMESPACE, "runtrack.migrate")
 
 
 def destination_key(direction: str, dst_platform: str, dst_instance: str, dst_kind: str, source_key: str) -> str:
-    """``uuid5(MIGRATE_NS, "direction|dst_platform|dst_instance|dst_kind|source_key")`` as a string."""
-    return str(uuid.uuid5(MIGRATE_NS, f"{direction}|{dst_platform}|{dst_instance}|{dst_kind}|{source_key}"))
+    """``uuid5(MIGRATE_NS, "direction|dst_platform|dst_instance|dst_kind|source_key")`` as a string (a lone
+    surrogate in a vendor id is hashed as itself, ``surrogatepass``, where ``uuid.uuid5`` would fail)."""
+    name = f"{direction}|{dst_platform}|{dst_instance}|{dst_kind}|{source_key}".encode("utf-8", "surrogatepass")
+    digest = hashlib.sha1(MIGRATE_NS.bytes + name, usedforsecurity=False).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=5))
 
 
 def _default(value: Any) -> Any:
@@ -44,4 +47,5 @@ def canonical_json(value: Any) -> str:
 
 def fingerprint(payload: Mapping[str, Any]) -> str:
     """sha256 of the canonical JSON of a mapped payload (what decides skip versus update)."""
-    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+    # surrogatepass: a lone surrogate a vendor sent (legal JSON) hashes as itself instead of failing
+    return hashlib.sha256(canonical_json(payload).encode("utf-8", "surrogatepass")).hexdigest()

@@ -18,6 +18,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from .._version import __version__
+from ..convert import plain_values
 from .operations import DEFAULT_LIMIT, MAX_LIMIT, MAX_SCAN, Operations
 from .problems import problem
 
@@ -62,7 +63,8 @@ IncludeRaw = Annotated[
 
 def _call(operation: Callable[..., dict[str, Any]], **arguments: Any) -> dict[str, Any]:
     try:
-        return operation(**arguments)
+        result: dict[str, Any] = plain_values(operation(**arguments))  # the SDK writes strict UTF-8 JSON
+        return result
     except Exception as exc:
         log.debug("tool %s failed", operation.__name__, exc_info=True)
         raise ToolError(json.dumps(problem(exc))) from None

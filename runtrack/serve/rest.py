@@ -14,11 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..convert import escape_surrogates, json_text
 from .openapi import openapi_document
 from .operations import Operations
 from .problems import ServeError, problem
 
-__all__ = ["PROBLEM_JSON", "problem_response", "routes"]
+__all__ = ["PROBLEM_JSON", "StrictJSONResponse", "problem_response", "routes"]
 
 log = logging.getLogger("runtrack.serve")
 
@@ -26,10 +27,20 @@ PROBLEM_JSON = "application/problem+json"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+class StrictJSONResponse(JSONResponse):
+    """Strict JSON in valid UTF-8 whatever a vendor sent: a number JSON cannot hold (``1e400``, ``NaN``) is
+    ``null`` and a lone surrogate (legal JSON) its ``\\udXXX`` escape, which reads back as the same string.
+    (Starlette's own rendering fails on both, and the run is lost behind a 500.)"""
+
+    def render(self, content: Any) -> bytes:
+        text = json_text(content, ensure_ascii=False, separators=(",", ":"))
+        return escape_surrogates(text).encode("utf-8")
+
+
 def problem_response(exc: BaseException) -> Response:
     doc = problem(exc)
     headers = {"Retry-After": str(int(doc["retry_after"]))} if doc.get("retry_after") is not None else None
-    return JSONResponse(doc, status_code=doc["status"], media_type=PROBLEM_JSON, headers=headers)
+    return StrictJSONResponse(doc, status_code=doc["status"], media_type=PROBLEM_JSON, headers=headers)
 
 
 def _int(request: Request, name: str) -> int | None:
@@ -82,7 +93,7 @@ def _endpoint(build: Callable[[Request], Awaitable[Callable[[], dict[str, Any]]]
             if not isinstance(exc, ServeError):
                 log.debug("%s %s failed", request.method, request.url.path, exc_info=True)
             return problem_response(exc)
-        return JSONResponse(result, status_code=status)
+        return StrictJSONResponse(result, status_code=status)
 
     return endpoint
 
@@ -138,7 +149,7 @@ def routes(ops: Operations) -> list[Route]:
         )
 
     async def openapi(request: Request) -> Response:
-        return JSONResponse(openapi_document())
+        return StrictJSONResponse(openapi_document())
 
     return [
         Route("/v1/openapi.json", openapi, methods=["GET"]),

@@ -12,8 +12,11 @@ import pytest
 
 import runtrack
 from runtrack.cli import main
+from runtrack.migrate import Migration
+from runtrack.report import FORMATS
 from runtrack.testing import Response
 
+from ..migrate.memory_sink import MemoryDirection, MemorySink
 from .servers import LANGSMITH_KEY, Hostile
 
 NOW = "2025-01-02T03:04:05Z"
@@ -98,7 +101,7 @@ def test_lone_surrogates_keep_runs_output_valid_utf8(
         assert run["native_id"] == "run-\ud800" and run["name"] == "a\udfffb"  # the escape is lossless
 
 
-@pytest.mark.parametrize("fmt", ["table", "markdown", "json", "csv"])
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_lone_surrogates_keep_every_report_format_valid_utf8(
     fmt: str, serve: Any, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -122,6 +125,30 @@ def test_export_with_lone_surrogates_is_valid_utf8_and_lossless(
     with out_file.open(encoding="utf-8") as fp:
         (run,) = list(runtrack.read_jsonl(fp))
     assert run.native_id == "run-\ud800"
+
+
+def test_parquet_export_with_lone_surrogates_and_numbers_json_cannot_hold(
+    serve: Any, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    body = SURROGATE_BODY.replace(b'"error"', b'"big": 1e400, "nan": NaN, "error"')
+    config = _config(tmp_path, serve(body))
+    out_dir = tmp_path / "runs.parquet"
+    argv = ("export", "--config", config, "--format", "parquet", "-o", str(out_dir))
+    code, _, err = _cli(capsysbinary, monkeypatch, *argv)
+    assert code == 0, err
+    (row,) = pq.read_table(out_dir).to_pylist()  # pyarrow reads strings as strict UTF-8
+    assert row["native_id"] == "run-\\ud800" and row["error"] == "e\\udc80"  # as in tables and CSV
+    raw = _strict(row["raw"])  # the JSON columns stay strict JSON, and the escape is lossless there
+    assert raw["id"] == "run-\ud800" and raw["big"] is None and raw["nan"] is None
+
+
+def test_a_migration_plans_items_with_lone_surrogates(tmp_path: Path) -> None:
+    source = [{"id": "run-\ud800", "value": "v\udc80"}, {"id": "run-2", "value": "ok"}]
+    sink = MemorySink()
+    plan = Migration(MemoryDirection(source=source, target=sink), store=tmp_path / "s.db", settle_seconds=0).plan()
+    assert plan.counts == {"create": 2, "update": 0, "skip": 0, "blocked": 0}
+    assert sink.objects == {}
 
 
 def test_ids_that_differ_only_in_invalid_utf8_stay_two_runs(serve: Any) -> None:
@@ -224,6 +251,31 @@ def test_numbers_json_cannot_hold_are_written_as_null(
     _strict(out_file.read_text(encoding="utf-8"))
     code, out, _ = _cli(capsysbinary, monkeypatch, "report", "--config", config, "--format", "json")
     _strict(out.decode())
+
+
+def test_store_outputs_write_numbers_json_cannot_hold_as_null(
+    serve: Any, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Synced into a store (which keeps the payload as read), then every output of the store is strict JSON."""
+    body = b'[{"id": "r", "start_time": "%s", "big": 1e400, "nan": NaN, "inf": -Infinity}]' % NOW.encode()
+    config, store = _config(tmp_path, serve(body)), str(tmp_path / "runs.db")
+    assert _cli(capsysbinary, monkeypatch, "sync", "--config", config, "--store", store)[0] == 0
+    code, out, err = _cli(capsysbinary, monkeypatch, "runs", "langsmith", "--store", store, "--format", "json")
+    assert code == 0, err
+    (run,) = _strict(out.decode())
+    assert run["raw"]["big"] is None and run["raw"]["nan"] is None and run["raw"]["inf"] is None
+    code, out, err = _cli(capsysbinary, monkeypatch, "report", "--store", store, "--format", "json")
+    assert code == 0, err
+    _strict(out.decode())
+    out_file = tmp_path / "x.jsonl"
+    assert _cli(capsysbinary, monkeypatch, "export", "--store", store, "-o", str(out_file))[0] == 0
+    assert _strict(out_file.read_text(encoding="utf-8"))["raw"]["inf"] is None
+    pq = pytest.importorskip("pyarrow.parquet")
+    dataset = tmp_path / "runs.parquet"
+    argv = ("export", "--store", store, "--format", "parquet", "-o", str(dataset))
+    assert _cli(capsysbinary, monkeypatch, *argv)[0] == 0
+    (row,) = pq.read_table(dataset).to_pylist()
+    assert _strict(row["raw"])["big"] is None
 
 
 # --------------------------------------------------------------------------- usage errors

@@ -52,15 +52,26 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return crt, key
 
 
+class _TLSHostile(Hostile):
+    """A hostile server that speaks TLS: its socket is wrapped in the serving thread, before it is first watched
+    (wrapping it after ``start()`` raced the thread, which could watch the detached socket and never serve)."""
+
+    def __init__(self, ctx: ssl.SSLContext) -> None:
+        super().__init__(lambda req: Response.json([]))
+        self._ctx = ctx
+
+    def _loop(self) -> None:
+        assert self._httpd is not None
+        self._httpd.socket = self._ctx.wrap_socket(self._httpd.socket, server_side=True)
+        super()._loop()
+
+
 @pytest.fixture
 def https(cert: tuple[Path, Path]) -> Iterator[str]:
-    server = Hostile(lambda req: Response.json([])).start()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(cert[0]), str(cert[1]))
-    assert server._httpd is not None
-    server._httpd.socket = ctx.wrap_socket(server._httpd.socket, server_side=True)
-    yield f"https://127.0.0.1:{server.port}"
-    server.stop()
+    with _TLSHostile(ctx) as server:
+        yield f"https://127.0.0.1:{server.port}"
 
 
 def _read(base_url: str, **options: object) -> list[runtrack.Run]:
