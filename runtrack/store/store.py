@@ -183,7 +183,7 @@ class Store:
             include_deleted=include_deleted,
             listing=listing,
         )
-        cursor = self._conn.execute(f"SELECT d.doc FROM runs r JOIN run_docs d ON d.uid = r.uid{clause}", params)
+        cursor = self._conn.execute(f"SELECT d.doc FROM runs r JOIN run_docs d ON d.id = r.id{clause}", params)
         return _decoded(cursor, batch)
 
     def count(
@@ -211,7 +211,9 @@ class Store:
 
     def get(self, uid: str) -> Run | None:
         """The stored run with this uid (deleted ones included), or None."""
-        row = self._conn.execute("SELECT doc FROM run_docs WHERE uid = ?", (uid,)).fetchone()
+        row = self._conn.execute(
+            "SELECT d.doc FROM runs r JOIN run_docs d ON d.id = r.id WHERE r.uid = ?", (uid,)
+        ).fetchone()
         return None if row is None else decode(row[0])
 
     def history(self, uid: str) -> list[StatusChange]:
@@ -273,7 +275,7 @@ class Store:
                 last_complete_at=_time(done),
                 in_progress=cursor is not None,
             )
-            for key, src, adapter, scope, mode, done, cursor in self._conn.execute(sql + " ORDER BY rowid", params)
+            for key, src, adapter, scope, mode, done, cursor in self._conn.execute(sql + " ORDER BY id", params)
         ]
 
 
