@@ -48,6 +48,8 @@ def runtrack_connect(spec: Spec) -> Any:
         options["model_studios"] = spec["containers"]
     if spec.get("concurrency") is not None:
         options["concurrency"] = spec["concurrency"]
+    # the client-side rate limit is a policy, not a cost: off unless a benchmark asks for it (a loopback fake)
+    options["rate_limit"] = spec.get("rate_limit") or 0
     return runtrack.connect(spec["vendor"], **options)
 
 

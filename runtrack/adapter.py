@@ -22,7 +22,7 @@ from .paginate import Listing, RunIterator
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["MAX_CONCURRENCY", "Adapter", "Option", "common_options", "concurrency_option"]
+__all__ = ["MAX_CONCURRENCY", "Adapter", "Option", "common_options", "concurrency_option", "rate_limit_option"]
 
 #: Upper bound of the ``concurrency`` option: more workers only add load on the vendor's rate limits.
 MAX_CONCURRENCY = 16
@@ -85,6 +85,27 @@ def concurrency_option(containers: str) -> Option:
         default=1,
         parse=parse_concurrency,
         help=f"{containers} listed at once when runs() fans out, 1 to {MAX_CONCURRENCY}; pages still come in order",
+    )
+
+
+def parse_rate_limit(value: Any) -> float | None:
+    """Requests per second > 0; ``0``, ``"none"`` or ``"off"`` turn the limit off."""
+    if isinstance(value, str) and value.strip().lower() in ("none", "off", "0"):
+        return None
+    number = float(value)
+    if number != number or number < 0:
+        raise ValueError("must be requests per second >= 0 (0 or 'off': no limit)")
+    return number or None
+
+
+def rate_limit_option(default: float, why: str) -> Option:
+    """The ``rate_limit`` option: requests per second for the whole adapter instance (every thread), ``default``
+    chosen from the vendor's published limits (``why``)."""
+    return Option(
+        name="rate_limit",
+        default=default,
+        parse=parse_rate_limit,
+        help=f"requests per second for this instance, all threads together (default {default:g}: {why}); 0: none",
     )
 
 
@@ -154,6 +175,7 @@ class Adapter:
             timeout=self.config.get("timeout"),
             max_retries=self.config.get("max_retries", 4),
             describe_error=self.describe_error,
+            rate_limit=self.config.get("rate_limit"),
         )
 
     def make_auth(self) -> Any:

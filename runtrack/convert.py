@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import re
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -26,6 +28,9 @@ __all__ = [
     "base_converter",
     "converter",
     "dump_run",
+    "encode_json_line",
+    "encode_runs",
+    "json_default",
     "load_run",
     "open_enum",
     "parse_datetime",
@@ -203,9 +208,111 @@ def __getattr__(name: str) -> Any:
 
 
 def dump_run(run: Run) -> dict[str, Any]:
-    """A JSON-safe dict of ``run`` (lossless)."""
-    data: dict[str, Any] = base_converter().unstructure(run)
-    return data
+    """A JSON-safe dict of ``run`` (lossless): what ``converter.unstructure(run)`` gives, field for field, except
+    that ``raw`` is passed through as it is (the vendor's decoded JSON) instead of being copied value by value,
+    which cost about nine tenths of the time. :func:`encode_json_line` writes Decimals and datetimes inside it as
+    the converter would."""
+    by = run.created_by
+    review = run.review_status
+    return {
+        "platform": run.platform,
+        "instance": run.instance,
+        "kind": run.kind,
+        "native_id": run.native_id,
+        "uid": run.uid,
+        "name": run.name,
+        "status": run.status.value,
+        "status_raw": run.status_raw,
+        "review_status": None if review is None else review.value,
+        "created_at": None if run.created_at is None else format_datetime(run.created_at),
+        "started_at": None if run.started_at is None else format_datetime(run.started_at),
+        "ended_at": None if run.ended_at is None else format_datetime(run.ended_at),
+        "created_by": None if by is None else {"id": by.id, "username": by.username, "email": by.email},
+        "parent_uid": run.parent_uid,
+        "scope": dict(run.scope),
+        "metrics": {k: str(v) if v.__class__ is Decimal else v for k, v in run.metrics.items()},
+        "error": run.error,
+        "tags": list(run.tags),
+        "url": run.url,
+        "raw": run.raw,
+        "schema_version": run.schema_version,
+    }
+
+
+def json_default(value: Any) -> Any:
+    """``default=`` for ``json.dumps`` of :func:`dump_run` output: what the converter makes of the non-JSON values a
+    ``raw`` payload may hold (Decimal, datetime, enum, UUID)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN and infinity replaced by None (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _stdlib_line(value: Any) -> bytes:
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=json_default, allow_nan=False)
+    except ValueError:  # NaN or infinity: not JSON, written as null (orjson's choice too)
+        value = _finite(value)
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=json_default)
+    try:
+        return text.encode() + b"\n"
+    except UnicodeEncodeError:  # a lone surrogate (legal in JSON text): escaped as \udXXX, read back the same
+        return json.dumps(value, separators=(",", ":"), default=json_default).encode() + b"\n"
+
+
+# orjson writes some floats in another (equally exact) form than Python: 1e-7 for 1e-07, 0.00001 for 1e-05. A line
+# with a number token of that shape is written by the stdlib instead (a false hit only costs speed).
+_ORJSON_DIFFERS = re.compile(rb"[:,\[]-?(?:\d+(?:\.\d+)?e[-+]?\d(?!\d)|0\.0000)")
+
+
+def encode_json_line(value: Any) -> bytes:
+    """``value`` as one line of compact JSON in UTF-8, with the newline.
+
+    The same bytes with or without orjson (the ``fast`` extra, about 20 times quicker): non-ASCII as is, integers of
+    any size, Decimals as strings, datetimes as RFC 3339 UTC (``Z``), NaN and infinities as ``null``, lone
+    surrogates escaped. orjson writes the line unless it cannot write it exactly as the stdlib would.
+    """
+    if _orjson_dumps is not None:
+        try:
+            data: bytes = _orjson_dumps(value, default=json_default, option=_ORJSON_OPTIONS)
+        except TypeError:  # integers beyond 64 bits, lone surrogates, non-string keys, deep nesting
+            pass
+        else:
+            if _ORJSON_DIFFERS.search(data) is None:
+                return data
+    return _stdlib_line(value)
+
+
+_orjson_dumps: Any
+try:
+    import orjson
+
+    _orjson_dumps = orjson.dumps
+    _ORJSON_OPTIONS = (
+        orjson.OPT_APPEND_NEWLINE
+        | orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_SUBCLASS
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+    )
+except ImportError:  # pragma: no cover - exercised where orjson is not installed
+    _orjson_dumps = None
+    _ORJSON_OPTIONS = 0
 
 
 def load_run(data: Any, path: str = "$") -> Run:
@@ -228,12 +335,17 @@ def _describe(exc: BaseException, path: str) -> str:
     return f"{exc} @ {path}"
 
 
+def encode_runs(runs: Iterable[Run]) -> bytes:
+    """The JSON Lines of ``runs`` (:func:`dump_run`, :func:`encode_json_line`) as one block of bytes: a page is
+    encoded whole before any of it is written."""
+    return b"".join([encode_json_line(dump_run(run)) for run in runs])
+
+
 def write_jsonl(runs: Iterable[Run], fp: IO[str]) -> int:
     """Write one JSON document per line; returns the number written."""
     count = 0
     for run in runs:
-        fp.write(json.dumps(dump_run(run), ensure_ascii=False, separators=(",", ":")))
-        fp.write("\n")
+        fp.write(encode_json_line(dump_run(run)).decode())
         count += 1
     return count
 

@@ -6,6 +6,10 @@
 * Exactly one retry owner: 429, 502, 503, 504 and connection errors, with ``Retry-After`` (seconds or an HTTP
   date) capped at ``retry_after_cap``, otherwise jittered exponential backoff, at most ``max_retries`` retries.
   Writes are retried only when the caller marks them idempotent.
+* Exactly one owner of waiting: every send takes a slot from the instance's :class:`~runtrack.ratelimit.RateLimiter`
+  (``rate_limit`` requests per second, shared by all threads), and a retry's delay is the wait for that slot, so
+  backoff, ``Retry-After`` and the rate limit never add up. A ``Retry-After`` (and any 429) pauses every thread.
+  ``transport.congestion`` hears of each 429 and success, for listings that size their in-flight window by it.
 * Errors become the typed hierarchy of :mod:`runtrack.errors`, with status, vendor code, request id and a short,
   redacted body excerpt. Secrets known to the transport never appear in messages or logs.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import random
 import re
 import threading
@@ -37,6 +42,7 @@ from .errors import (
     ServerError,
 )
 from .paginate import Request
+from .ratelimit import Congestion, RateLimiter
 
 if TYPE_CHECKING:  # requests is imported on the first request, so connect() stays cheap
     import requests
@@ -232,8 +238,8 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
 class Transport:
     """Sends requests for one adapter instance. Safe to share between threads (one session per thread).
 
-    ``describe_error(response)`` lets the adapter read its vendor's error envelope. ``sleep`` and ``rng`` are
-    injectable for tests.
+    ``describe_error(response)`` lets the adapter read its vendor's error envelope. ``rate_limit`` is requests per
+    second for the whole instance (None: no limit). ``sleep``, ``clock`` and ``rng`` are injectable for tests.
     """
 
     def __init__(
@@ -253,6 +259,8 @@ class Transport:
         sleep: Callable[[float], None] | None = None,
         rng: Callable[[], float] = random.random,
         pool_size: int = 10,
+        rate_limit: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -275,6 +283,10 @@ class Transport:
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
+        #: paces every request of this instance (all threads); also where retries wait
+        self.limiter = RateLimiter(rate_limit, rate_burst(rate_limit), clock=clock, sleep=self._sleep)
+        #: told about each 429 and each success; listings read ``congestion.limit(window)``
+        self.congestion = Congestion()
 
     def __repr__(self) -> str:
         return f"<Transport {self.platform} {self.base_url}>"
@@ -350,8 +362,7 @@ class Transport:
                 self.max_retries,
                 delay,
             )
-            self._sleep(delay)
-            response, attempt = self._send(request, None, attempt)
+            response, attempt = self._send(request, None, attempt, delay)
 
     def decode(self, response: requests.Response, request: Request) -> Any:
         content = response.content
@@ -377,14 +388,21 @@ class Transport:
         """Send with retries; return a 2xx response or raise the typed error."""
         return self._send(request, headers, 0)[0]
 
-    def _send(self, request: Request, headers: Mapping[str, str] | None, attempt: int) -> tuple[requests.Response, int]:
-        """:meth:`send` after ``attempt`` retries already spent; returns the response and the retries spent."""
+    def _send(
+        self, request: Request, headers: Mapping[str, str] | None, attempt: int, delay: float | None = None
+    ) -> tuple[requests.Response, int]:
+        """:meth:`send` after ``attempt`` retries already spent, waiting ``delay`` (a retry's) first; returns the
+        response and the retries spent."""
         import requests
 
         url = join_url(self.base_url, request.path)
         retryable = _retryable(request)
         refreshed = False
+        shared = False  # the wait is the vendor's for the whole client (Retry-After, 429)
         while True:
+            self.limiter.acquire(delay, shared=shared)  # the one place a send waits
+            delay, shared = None, False
+            epoch = self.congestion.epoch
             try:
                 response = self._send_once(request, url, headers)
             except requests.RequestException as exc:
@@ -400,7 +418,6 @@ class Transport:
                         self.max_retries,
                         delay,
                     )
-                    self._sleep(delay)
                     continue
                 raise NetworkError(
                     f"{request.describe()}: {type(exc).__name__}: {self.redact(_exc_text(exc))}"
@@ -409,7 +426,10 @@ class Transport:
                 ) from None
             status = response.status_code
             if status < 400:
+                self.congestion.succeeded()
                 return response, attempt
+            if status == 429:
+                self.congestion.throttled(epoch)
             if status == 401 and not refreshed and self.auth is not None and self.auth.refresh():
                 refreshed = True
                 continue
@@ -418,6 +438,7 @@ class Transport:
             if should_retry and retryable and attempt < self.max_retries:
                 attempt += 1
                 delay = self._retry_delay(response, attempt)
+                shared = status == 429 or "Retry-After" in response.headers
                 log.warning(
                     "%s %s: HTTP %d; retry %d/%d in %.2fs",
                     self.platform,
@@ -427,7 +448,6 @@ class Transport:
                     self.max_retries,
                     delay,
                 )
-                self._sleep(delay)
                 continue
             raise self._error(request, response, info, attempt)
 
@@ -552,6 +572,11 @@ def _request_id(response: requests.Response) -> str | None:
         if value:
             return value
     return None
+
+
+def rate_burst(per_second: float | None) -> int:
+    """Requests that may go at once after a quiet spell: a quarter second's worth (at least 1)."""
+    return 1 if per_second is None or math.isinf(per_second) else max(1, math.ceil(per_second / 4))
 
 
 def _retryable(request: Request) -> bool:

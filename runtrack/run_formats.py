@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from ._tables import fmt_datetime, fmt_duration
-from .convert import dump_run, format_datetime, write_jsonl
+from .convert import dump_run, format_datetime, json_default, write_jsonl
 from .model import Run
 
 __all__ = ["RUN_CSV_COLUMNS", "RUN_FORMATS", "RunWriter", "run_writer"]
@@ -77,7 +77,7 @@ class JsonArrayWriter(RunWriter):
         n = 0
         for run in runs:
             self.stream.write(",\n" if self.count else "\n")
-            self.stream.write(json.dumps(dump_run(run), ensure_ascii=False))
+            self.stream.write(json.dumps(dump_run(run), ensure_ascii=False, default=json_default))
             self.count += 1
             n += 1
         return n

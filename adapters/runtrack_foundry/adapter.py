@@ -9,7 +9,7 @@ from urllib.parse import quote
 import attrs
 
 from runtrack import Adapter, ConfigurationError, PayloadError, Run, RunIterator
-from runtrack.adapter import Option, common_options, concurrency_option
+from runtrack.adapter import Option, common_options, concurrency_option, rate_limit_option
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.paginate import FanOut, HttpListing, Listing, PageToken, Request, StaticListing
 
@@ -102,6 +102,7 @@ class FoundryAdapter(Adapter):
             help="Model Studio RIDs to list when runs() gets no model_studio_rid (Foundry cannot list studios)",
         ),
         concurrency_option("studios"),
+        rate_limit_option(75, "Foundry allows a user 5,000 requests a minute; service users have no rate limit"),
         Option(
             name="enrich_end_times",
             default=False,

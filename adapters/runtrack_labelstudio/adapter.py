@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from runtrack.adapter import Adapter, common_options, concurrency_option
+from runtrack.adapter import Adapter, common_options, concurrency_option, rate_limit_option
 from runtrack.errors import ConfigurationError, PayloadError
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.model import Run
@@ -59,6 +59,7 @@ class LabelStudioAdapter(Adapter):
     options = (
         *common_options(base_url_env=("LABEL_STUDIO_URL",), api_key_env=("LABEL_STUDIO_API_KEY",)),
         concurrency_option("prompts (or versions of one prompt)"),
+        rate_limit_option(50, "the open-source server does not throttle; this keeps a shared server responsive"),
     )
 
     def make_auth(self) -> HeaderAuth | PersonalAccessTokenAuth:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
-from runtrack.adapter import Adapter, Option, common_options, concurrency_option
+from runtrack.adapter import Adapter, Option, common_options, concurrency_option, rate_limit_option
 from runtrack.errors import ConfigurationError, PayloadError, RuntrackError
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.model import Run
@@ -96,6 +96,7 @@ def _options() -> tuple[Option, ...]:
         ),
         Option(name="web_url", help="the LangSmith web app for deep links (derived from base_url by default)"),
         concurrency_option("queues"),
+        rate_limit_option(100, "half of the 2,000 requests per 10 s LangSmith allows an API key"),
     )
 
 

@@ -153,12 +153,20 @@ class RuntrackFakes:
         return fake
 
     def connect(self, fake: FakeServer, **options: Any) -> Adapter:
-        """``runtrack.connect()`` for the fake's adapter, with its URL and credentials, ``max_retries=2`` and
-        ``timeout=10``; ``options`` override them. The vendor SDK environment variables of the machine are not
-        read (the adapter sees an empty environment), so a test gives the same result everywhere."""
+        """``runtrack.connect()`` for the fake's adapter, with its URL and credentials, ``max_retries=2``,
+        ``timeout=10`` and no client-side rate limit (``rate_limit=0``: a fake on loopback needs no pacing, and
+        :func:`runtrack_no_sleep` then records retries only); ``options`` override them. The vendor SDK environment
+        variables of the machine are not read (the adapter sees an empty environment), so a test gives the same
+        result everywhere."""
         import runtrack
 
-        merged = {"max_retries": DEFAULT_MAX_RETRIES, "timeout": DEFAULT_TIMEOUT, **connect_options(fake), **options}
+        merged = {
+            "max_retries": DEFAULT_MAX_RETRIES,
+            "timeout": DEFAULT_TIMEOUT,
+            "rate_limit": 0,
+            **connect_options(fake),
+            **options,
+        }
         adapter = runtrack.connect(fake.vendor, environ={}, **merged)
         self._adapters.append(adapter)
         return adapter
