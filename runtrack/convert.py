@@ -157,7 +157,6 @@ def _structure_datetime(value: Any, _: Any) -> datetime:
 
 
 def _make_base_converter() -> cattrs.Converter:
-    from cattrs.gen import make_dict_unstructure_fn, override
     from cattrs.preconf.json import make_converter
 
     conv = make_converter()
@@ -170,14 +169,7 @@ def _make_base_converter() -> cattrs.Converter:
     for enum_cls in (RunStatus, ReviewStatus):
         conv.register_structure_hook(enum_cls, _open_enum_hook)
         conv.register_unstructure_hook(enum_cls, lambda v: v.value)
-    # ``raw`` is the vendor's parsed JSON, already JSON-safe: walking it value by value (cattrs does that for Any)
-    # costs more than everything else in dump_run together on large payloads
-    conv.register_unstructure_hook(Run, make_dict_unstructure_fn(Run, conv, raw=override(unstruct_hook=_as_is)))
     return conv
-
-
-def _as_is(value: Any) -> Any:
-    return value
 
 
 def _open_enum_hook(value: Any, cls: type[enum.Enum]) -> enum.Enum:

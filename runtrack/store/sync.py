@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,12 +28,12 @@ from ..adapter import Adapter
 from ..convert import parse_datetime
 from ..errors import RuntrackError
 from ..model import Run
-from ..paginate import Page
+from ..paginate import Page, RunIterator
 from ..progress import Progress
 from .errors import StoreWriteError
 from .rows import RUN_COLUMNS, Encoded, timestamp
 
-__all__ = ["SyncResult", "SyncSpec", "listing_key", "run_sync", "scope_json", "writing"]
+__all__ = ["SyncJob", "SyncResult", "SyncSpec", "begin_pass", "listing_key", "scope_json", "write_pass", "writing"]
 
 log = logging.getLogger("runtrack.store")
 
@@ -71,6 +71,23 @@ class SyncResult:
     complete: bool = False
     resumed: bool = False  #: the pass continued an interrupted one
     cursor: str | None = None  #: where the pass stopped, when it did not complete
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class SyncJob:
+    """One listing to sync with :meth:`Store.sync_many`: an adapter, the source it belongs to, a scope."""
+
+    adapter: Adapter
+    source: str
+    scope: Mapping[str, Any] = attrs.field(factory=dict)
+    page_size: int | None = None
+    max_items: int | None = None
+
+    @property
+    def label(self) -> str:
+        from ..report import scope_label
+
+        return f"{self.source} {scope_label(self.scope)}"
 
 
 def scope_json(scope: Mapping[str, Any]) -> str:
@@ -159,6 +176,10 @@ class _Pass:
     spec: SyncSpec | None
     clock: Callable[[], datetime]
     result: dict[str, Any]
+    iterator: RunIterator[Run]
+    resumed: bool
+    started: datetime
+    max_items: int | None
 
     def existing(self, uids: Sequence[str]) -> dict[str, _Before]:
         found: dict[str, _Before] = {}
@@ -267,7 +288,7 @@ def _sync_spec(adapter: Adapter, scope: Mapping[str, Any]) -> SyncSpec | None:
     return spec
 
 
-def run_sync(
+def begin_pass(
     conn: sqlite3.Connection,
     path: Path,
     adapter: Adapter,
@@ -277,16 +298,15 @@ def run_sync(
     full: bool,
     page_size: int | None,
     max_items: int | None,
-    progress: Progress,
     clock: Callable[[], datetime],
-) -> SyncResult:
-    """One pass of ``adapter.runs(**scope)`` into the store (the caller holds the writer lock)."""
+) -> _Pass:
+    """Resume the listing's unfinished pass or start a new one; the listing is built, not read (no I/O)."""
     key = listing_key(adapter, source, scope)
     spec = _sync_spec(adapter, scope)
     mode = "cursor" if spec is not None and not full else "scan"
     started = clock()
     row = conn.execute(
-        "SELECT mode, pass_id, resume_cursor, pass_since, watermark, id FROM listings WHERE listing_key = ?", (key,)
+        "SELECT mode, pass_id, resume_cursor, pass_since, watermark FROM listings WHERE listing_key = ?", (key,)
     ).fetchone()
     resume = row is not None and row[2] is not None and row[0] == mode
     iterator = None
@@ -315,8 +335,7 @@ def run_sync(
             )
     listing_id = int(conn.execute("SELECT id FROM listings WHERE listing_key = ?", (key,)).fetchone()[0])
     assert iterator is not None
-    counts: dict[str, Any] = {"read": 0, "inserted": 0, "changed": 0, "unchanged": 0, "deleted": 0, "complete": False}
-    state = _Pass(
+    return _Pass(
         conn=conn,
         path=path,
         key=key,
@@ -326,37 +345,47 @@ def run_sync(
         pass_id=pass_id,
         spec=spec,
         clock=clock,
-        result=counts,
+        result={"read": 0, "inserted": 0, "changed": 0, "unchanged": 0, "deleted": 0, "complete": False},
+        iterator=iterator,
+        resumed=resume,
+        started=started,
+        max_items=max_items,
     )
+
+
+def write_pass(state: _Pass, pages: Iterable[Page[Run]], progress: Progress) -> SyncResult:
+    """Store ``pages`` (the pass's listing, read here or by a worker) page by page; record the pass in ``syncs``.
+    A listing error propagates after the pages before it are stored."""
+    conn, path, counts = state.conn, state.path, state.result
     last_cursor: str | None = None
-    pages = 0
+    seen = 0
     error: BaseException | None = None
     try:
-        for page in iterator.pages():
+        for page in pages:
             state.write_page(page)
-            pages += 1
+            seen += 1
             last_cursor = page.next_cursor
             progress.advance(len(page.items))
         if not counts["complete"]:
-            if pages == 0 and max_items is None:  # an empty listing: nothing to page through
+            if seen == 0 and state.max_items is None:  # an empty listing: nothing to page through
                 with writing(conn, path):
-                    state.complete(timestamp(clock()))
+                    state.complete(timestamp(state.clock()))
             elif last_cursor is not None:  # cut by max_items: the next sync starts over
                 with writing(conn, path):
-                    conn.execute("UPDATE listings SET resume_cursor = NULL WHERE listing_key = ?", (key,))
+                    conn.execute("UPDATE listings SET resume_cursor = NULL WHERE id = ?", (state.listing_id,))
     except BaseException as exc:
         error = exc
         raise
     finally:
         result = SyncResult(
-            source=source,
-            listing=key,
-            mode=mode,
-            resumed=resume,
-            cursor=None if counts["complete"] else _resume_cursor(conn, key, error),
+            source=state.source,
+            listing=state.key,
+            mode=state.mode,
+            resumed=state.resumed,
+            cursor=None if counts["complete"] else _resume_cursor(conn, state.key, error),
             **counts,
         )
-        _record(conn, path, result, started, clock(), error)
+        _record(conn, path, result, state.started, state.clock(), error)
     return result
 
 

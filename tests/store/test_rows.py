@@ -21,7 +21,10 @@ from .memory import make_run
 @pytest.fixture(params=["orjson", "stdlib"])
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "stdlib":
+        from runtrack import convert
+
         monkeypatch.setattr(rows, "_orjson_dumps", None)
+        monkeypatch.setattr(convert, "_orjson_dumps", None)
     elif rows._orjson_dumps is None:
         pytest.skip("orjson is not installed")
     return str(request.param)
