@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from ..convert import dump_run, encode_json_line, load_run
+from ..convert import dump_run, encode_json_line, json_default, load_run
 from ..model import Actor, Run
 
 __all__ = ["RUN_COLUMNS", "Encoded", "decode", "encode", "timestamp"]
@@ -52,7 +52,14 @@ except ImportError:  # pragma: no cover - exercised where orjson is not installe
 
 
 def _json(value: Any) -> str:
-    """Compact JSON text, the same as an export line writes (``encode_json_line``)."""
+    """Compact JSON text. Any valid JSON of the same values will do here (an export line must be the same bytes
+    with and without orjson; a store document need not), so orjson writes it as it can, and what it cannot
+    (integers beyond 64 bits, lone surrogates) is written as an export line is (``encode_json_line``)."""
+    if _orjson_dumps is not None:
+        try:
+            return _orjson_dumps(value, default=json_default).decode()
+        except TypeError:
+            pass
     return encode_json_line(value)[:-1].decode()
 
 
