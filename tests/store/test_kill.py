@@ -36,6 +36,7 @@ class World:
     specs: tuple[runtrack.config.SourceSpec, ...]
     requests_per_sync: int
     truth: dict[str, runtrack.Run]  #: uid -> the run a direct listing gives (first occurrence)
+    secrets: tuple[str, ...] = ()
 
 
 def _toml(value: object) -> str:
@@ -99,7 +100,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 with connect_source(spec, secrets) as adapter:
                     for run in adapter.runs(page_size=PAGE_SIZE):
                         truth.setdefault(run.uid, run)
-            world = World(fakes=fakes, config=config, env=env, specs=specs, requests_per_sync=0, truth=truth)
+            world = World(
+                fakes=fakes,
+                config=config,
+                env=env,
+                specs=specs,
+                requests_per_sync=0,
+                truth=truth,
+                secrets=tuple(secrets.values()),
+            )
             before = _requests(world)
             proc = _sync(world, tmp / "reference.db")
             assert proc.wait(60) == 0, proc.stderr.read() if proc.stderr else ""
@@ -144,3 +153,5 @@ def test_kill_9_during_sync_then_rerun_ends_equal_to_the_ground_truth(seed: int,
     if rerun.stderr:
         rerun.stderr.close()
     _assert_equals_truth(db, world.truth)
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("runs.db"))
+    assert not [s for s in world.secrets if s.encode() in stored]  # no credential in the store or its WAL
