@@ -150,17 +150,21 @@ def _row(source: str, scope: str, result: SyncResult | None, state: str) -> list
 
 
 def cmd_sync(args: argparse.Namespace, now: datetime) -> int:
-    from .cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, _load
+    from .cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, UsageError, _load
     from .report import scope_label
     from .sources import sync_sources
-    from .store import open_store
+    from .store import StoreError, open_store
 
     config = _load(args, now)
     path = store_path(args.store)
     progress = Progress.for_stderr(quiet=args.quiet)
     rows: list[list[str]] = []
     failed = False
-    with open_store(path, lock_timeout=args.wait) as store:
+    try:
+        opened = open_store(path, lock_timeout=args.wait)
+    except StoreError as exc:  # not a store, a directory, no such folder, a newer schema: nothing was read
+        raise UsageError(f"--store: {exc}") from None
+    with opened as store:
         if not args.quiet:
             _err(f"syncing {len(config.sources)} source(s) into {path}")
         try:
