@@ -6,14 +6,13 @@ read it as is. Needs pyarrow: ``pip install 'runtrack[parquet]'``.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .convert import dump_run
+from .convert import dump_run, encode_json_line
 from .errors import ConfigurationError
 from .model import Run
 
@@ -22,7 +21,9 @@ __all__ = ["BATCH_ROWS", "ParquetUnavailableError", "write_parquet"]
 #: rows per record batch (and row group): memory stays flat in the number of runs
 BATCH_ROWS = 5_000
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+def _dumps(value: Any) -> str:
+    return encode_json_line(value)[:-1].decode()
 
 
 class ParquetUnavailableError(ConfigurationError):

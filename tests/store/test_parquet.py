@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import attrs
@@ -17,6 +17,13 @@ from .memory import MemoryAdapter, make_run
 
 pa = pytest.importorskip("pyarrow")
 duckdb = pytest.importorskip("duckdb")
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def micros(value: datetime | None) -> int | None:
+    return None if value is None else (value - EPOCH) // timedelta(microseconds=1)
 
 
 def runs() -> list[runtrack.Run]:
@@ -40,13 +47,15 @@ def test_duckdb_reads_the_dataset_with_the_counts_and_values_of_the_runs(tmp_pat
     assert types["duration_s"] == "DOUBLE" and types["schema_version"] == "INTEGER"
     assert types["tags"] == "VARCHAR[]" and types["raw"] == "VARCHAR"
     by_uid = {r.uid: r for r in data}
-    con.execute("SET TimeZone = 'UTC'")
-    rows = con.execute(f"SELECT uid, created_at, ended_at, duration_s, raw, metrics, tags, created_by_email FROM {rel}")
+    # instants as microseconds since the epoch (DuckDB would need pytz to hand out aware datetimes)
+    rows = con.execute(
+        "SELECT uid, epoch_us(created_at), epoch_us(ended_at), duration_s, raw, metrics, tags, created_by_email "
+        f"FROM {rel}"
+    )
     for uid, created, ended, duration, raw, metrics, tags, email in rows.fetchall():
         run = by_uid[uid]
-        assert created == run.created_at and created.tzinfo is not None
-        assert created.utcoffset() == timezone.utc.utcoffset(None)
-        assert ended == run.ended_at
+        assert created == micros(run.created_at)
+        assert ended == micros(run.ended_at)
         assert duration == (run.duration.total_seconds() if run.duration else None)
         assert json.loads(raw) == run.raw
         assert json.loads(metrics) == runtrack.dump_run(run)["metrics"]
