@@ -19,9 +19,9 @@ from ..paginate import Page
 
 __all__ = ["batches"]
 
-#: runs read ahead and not yet written, at most (a larger page still passes, alone): 1,000 small LangSmith runs
-#: hold ~40 MB in memory
-BUDGET = 1000
+#: runs read ahead and not yet written, at most (a larger page still passes, alone): 500 small LangSmith runs
+#: hold ~20 MB in memory
+BUDGET = 500
 
 
 def batches(pages: Iterable[Page[Any]], *, budget: int | None = None) -> Iterator[list[Page[Any]]]:
