@@ -37,7 +37,7 @@ def store_path(value: str | None, environ: Mapping[str, str] | None = None) -> P
 
 def add_parsers(sub: Any) -> None:
     """The ``sync`` command, and ``--store`` (plus ``export --format``) on the existing commands."""
-    from .cli import _common, _config_args
+    from .cli import _common, _config_args, _positive_int
 
     p = sub.add_parser(
         "sync",
@@ -52,6 +52,13 @@ def add_parsers(sub: Any) -> None:
         "--full",
         action="store_true",
         help="scan every listing completely, also where it could ask only for what changed since the last sync",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="listings read from the platforms at once (default 4); pages are stored in configuration order",
     )
     p.add_argument(
         "--wait",
@@ -143,31 +150,37 @@ def _row(source: str, scope: str, result: SyncResult | None, state: str) -> list
 
 
 def cmd_sync(args: argparse.Namespace, now: datetime) -> int:
-    from .cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, _load
+    from .cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, UsageError, _load
     from .report import scope_label
-    from .sources import sync_source
-    from .store import open_store
+    from .sources import sync_sources
+    from .store import StoreError, open_store
 
     config = _load(args, now)
     path = store_path(args.store)
     progress = Progress.for_stderr(quiet=args.quiet)
     rows: list[list[str]] = []
     failed = False
-    with open_store(path, lock_timeout=args.wait) as store:
+    try:
+        opened = open_store(path, lock_timeout=args.wait)
+    except StoreError as exc:  # not a store, a directory, no such folder, a newer schema: nothing was read
+        raise UsageError(f"--store: {exc}") from None
+    with opened as store:
         if not args.quiet:
             _err(f"syncing {len(config.sources)} source(s) into {path}")
         try:
-            for spec in config.sources:
-                for done in sync_source(store, spec, full=args.full, progress=progress, debug=args.debug):
-                    label = scope_label(done.scope)
-                    if done.result is not None:
-                        result = done.result
-                        state = "complete" if result.complete else "partial (max_items)"
-                        rows.append(_row(spec.name, label, result, state + (", resumed" if result.resumed else "")))
-                        continue
-                    failed = True
-                    rows.append(_failed_row(spec.name, label, done.record))
-                    _err(f"source {spec.name!r} {label} failed: {done.error}")
+            done_all = sync_sources(
+                store, config.sources, workers=args.workers, full=args.full, progress=progress, debug=args.debug
+            )
+            for done in done_all:
+                label = scope_label(done.scope)
+                if done.result is not None:
+                    result = done.result
+                    state = "complete" if result.complete else "partial (max_items)"
+                    rows.append(_row(done.source, label, result, state + (", resumed" if result.resumed else "")))
+                    continue
+                failed = True
+                rows.append(_failed_row(done.source, label, done.record))
+                _err(f"source {done.source!r} {label} failed: {done.error}")
         except KeyboardInterrupt:
             _err(f"interrupted; every page read so far is in {path}: run the same command to resume")
             return EXIT_INTERRUPTED

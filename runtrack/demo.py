@@ -2,7 +2,7 @@
 
 The three fakes of :mod:`runtrack.testing` start on 127.0.0.1 with seeded data; the built-in adapters sync them
 into a run store (a temporary file, or ``--store PATH`` to keep it) through the same path as ``runtrack sync``
-(:func:`runtrack.sources.sync_source`, with specs built here instead of read from a file), and the report is read
+(:func:`runtrack.sources.sync_sources`, with specs built here instead of read from a file), and the report is read
 from the store as ``runtrack report --store`` does. No credentials, no configuration, no network beyond loopback.
 The report is computed as of the fakes' clock (2025-09-01 12:00 UTC), where their seeded runs end.
 """
@@ -24,7 +24,7 @@ from .config import SourceSpec
 from .progress import Progress
 from .report import FORMATS, ReportSettings, SourceResult, SyncChange, build, render
 from .report.from_store import store_changes
-from .sources import read_store, sync_source
+from .sources import read_store, sync_sources
 from .store import open_store
 from .testing import FakeFoundry, FakeLabelStudio, FakeLangSmith
 from .testing._data import EPOCH_US
@@ -149,11 +149,8 @@ def _read_store(
     with loopback_bypasses_proxies(), start_fakes() as fakes, _store_path(keep) as path, open_store(path) as store:
         specs, environ = source_specs(fakes)
         progress = Progress.for_stderr(quiet=quiet)
-        failures = []
-        for spec in specs:
-            for done in sync_source(store, spec, progress=progress, environ=environ, clock=lambda: DEMO_NOW):
-                if done.error is not None:
-                    failures.append(done)
+        done_all = sync_sources(store, specs, workers=3, progress=progress, environ=environ, clock=lambda: DEMO_NOW)
+        failures = [done for done in done_all if done.error is not None]
         if not quiet:
             kept = "" if keep else " (a temporary file, removed at exit; --store PATH keeps it)"
             sys.stderr.write(f"runtrack demo: synced {store.count()} runs into the run store {path}{kept}\n")

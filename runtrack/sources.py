@@ -4,7 +4,7 @@ source fails (the failure, with its resume cursor, is recorded in its :class:`~r
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ __all__ = [
     "read_source",
     "read_sources",
     "read_store",
-    "sync_source",
+    "sync_sources",
 ]
 
 log = logging.getLogger("runtrack.sources")
@@ -184,62 +184,54 @@ class ListingSync:
     record: SyncRecord | None = None  #: the failed pass (runs stored before the error), when there was one
 
 
-def sync_source(
+def sync_sources(
     store: Store,
-    spec: SourceSpec,
+    specs: Iterable[SourceSpec],
     *,
+    workers: int = 1,
     full: bool = False,
     progress: Progress | None = None,
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], datetime] = _utcnow,
     debug: bool = False,
-) -> list[ListingSync]:
-    """``store.sync`` every scope of ``spec``; a listing's error is recorded and the next listing goes on.
+) -> Iterator[ListingSync]:
+    """``store.sync`` every scope of every spec, up to ``workers`` listings read at once and stored in order; a
+    listing's error is recorded and the others go on (:meth:`Store.sync_many`).
 
     Errors of the store itself (:class:`~runtrack.store.StoreError`: disk full, locked) and ``KeyboardInterrupt``
     propagate: the next listing would meet them too.
     """
-    from .store import StoreError
+    from .store import SyncJob
+    from .store.sync import listing_key
 
-    progress = progress or Progress(None)
+    adapters: list[Adapter] = []
+    jobs: list[SyncJob] = []
+    failed: list[ListingSync] = []
     try:
-        adapter = connect_source(spec, environ)
-    except Exception as exc:
-        if debug:
-            log.exception("connecting source %r failed", spec.name)
-        return [ListingSync(source=spec.name, scope=scope, error=describe_failure(exc)) for scope in spec.scopes]
-    out: list[ListingSync] = []
-    with adapter:
-        for scope in spec.scopes:
-            progress.start(f"{spec.name} {scope_label(scope)}")
+        for spec in specs:
             try:
-                result = store.sync(
-                    adapter,
-                    source=spec.name,
-                    full=full,
-                    page_size=spec.page_size,
-                    max_items=spec.max_items,
-                    progress=progress,
-                    clock=clock,
-                    **scope,
-                )
-            except StoreError:
-                progress.finish(failed=True)
-                raise
+                adapter = connect_source(spec, environ)
             except Exception as exc:
-                progress.finish(failed=True)
                 if debug:
-                    log.exception("syncing source %r failed", spec.name)
-                records = store.syncs(source=spec.name, limit=1)
-                out.append(
-                    ListingSync(
-                        source=spec.name,
-                        scope=scope,
-                        error=describe_failure(exc),
-                        record=records[0] if records else None,
-                    )
-                )
+                    log.exception("connecting source %r failed", spec.name)
+                failed += [ListingSync(source=spec.name, scope=s, error=describe_failure(exc)) for s in spec.scopes]
                 continue
-            progress.finish()
-            out.append(ListingSync(source=spec.name, scope=scope, result=result))
-    return out
+            adapters.append(adapter)
+            jobs += [
+                SyncJob(adapter=adapter, source=spec.name, scope=s, page_size=spec.page_size, max_items=spec.max_items)
+                for s in spec.scopes
+            ]
+        yield from failed
+        for job, outcome in store.sync_many(jobs, workers=workers, full=full, progress=progress, clock=clock):
+            if not isinstance(outcome, Exception):
+                yield ListingSync(source=job.source, scope=job.scope, result=outcome)
+                continue
+            if debug:
+                log.error("syncing %s failed", job.label, exc_info=outcome)
+            records = store.syncs(source=job.source, limit=1)  # the failed pass was recorded before the error
+            key = listing_key(job.adapter, job.source, job.scope)
+            record = records[0] if records and records[0].listing == key else None
+            yield ListingSync(source=job.source, scope=job.scope, error=describe_failure(outcome), record=record)
+    finally:
+        for adapter in adapters:
+            adapter.close()

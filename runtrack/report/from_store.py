@@ -2,15 +2,15 @@
 would fold from the stored runs, computed by a few ``GROUP BY`` queries instead of decoding every run (a million
 runs: seconds instead of minutes, and memory that does not grow with them).
 
-First the wanted listings' members are matched to run rowids through two covering indexes (``listing_members_uid``
-and the ``runs`` uid key, both walked in uid order) into a small temporary table sorted by rowid, so every later
-pass reads ``runs`` in storage order. Then: one pass for counts by status, review state and hour together with the
-metric sums (each metric read once per run; integers summed by SQLite; money as exact integers of 10^-12 units when
-it is a plain decimal string of at most 12 decimals; any other value counted, then summed in Python once per
-distinct value); one pass for durations, bucketed exactly like :class:`~.durations.Durations` (the values
-themselves are fetched for a row with at most ``EXACT_LIMIT``); one for errors grouped by text (named by
-:func:`~.stats.error_key` in Python once per distinct text); and stuck runs through the status index. The results
-equal the per-run fold (a test compares every figure), up to float rounding of float metrics.
+First the wanted listings' members (``listing_members``, keyed by listing id and run id: ``runs.id`` is the rowid)
+are copied into a small temporary table sorted by run id, so every later pass reads ``runs`` in storage order. Then:
+one pass for counts by status, review state and hour together with the metric sums (each metric read once per run;
+integers summed by SQLite; money as exact integers of 10^-12 units when it is a plain decimal string of at most 12
+decimals; any other value counted, then summed in Python once per distinct value); one pass for durations, bucketed
+exactly like :class:`~.durations.Durations` (the values themselves are fetched for a row with at most
+``EXACT_LIMIT``); one for errors grouped by text (named by :func:`~.stats.error_key` in Python once per distinct
+text); and stuck runs through the status index. The results equal the per-run fold (a test compares every figure),
+up to float rounding of float metrics.
 """
 
 from __future__ import annotations
@@ -138,12 +138,11 @@ class _Runs:
         marks = ", ".join("?" * len(keys))
         index = " ".join(f"WHEN ? THEN {i}" for i in range(len(keys)))
         self.attach(conn)
-        # both sides walked in uid order through covering indexes: no run row is read here
+        # the members' primary key (listing_id, run_id) covers this: no run row is read here
         conn.execute(
-            f"CREATE TABLE x.sel AS SELECT r.rowid AS rid, CASE mm.listing_key {index} END AS li"
-            " FROM listing_members mm INDEXED BY listing_members_uid"
-            " CROSS JOIN runs r INDEXED BY sqlite_autoindex_runs_1 ON r.uid = mm.uid"
-            f" WHERE mm.listing_key IN ({marks}) ORDER BY r.rowid",
+            f"CREATE TABLE x.sel AS SELECT mm.run_id AS rid, CASE l.listing_key {index} END AS li"
+            " FROM listings l CROSS JOIN listing_members mm ON mm.listing_id = l.id"
+            f" WHERE l.listing_key IN ({marks}) ORDER BY mm.run_id",
             [*keys, *keys],
         )
 
@@ -472,15 +471,25 @@ def store_changes(store: Store, sources: Sequence[str]) -> list[SyncChange]:
                 "SELECT (SELECT p.status FROM status_history p WHERE p.uid = h.uid AND p.id < h.id"
                 " ORDER BY p.id DESC LIMIT 1) AS old, h.status, count(*) FROM status_history h"
                 " WHERE h.at >= ? AND h.at <= ?"
-                f" AND h.uid IN (SELECT mm.uid FROM listing_members mm WHERE mm.listing_key IN ({marks}))"
+                " AND h.uid IN (SELECT r.uid FROM listings l CROSS JOIN listing_members mm ON mm.listing_id = l.id"
+                f" CROSS JOIN runs r ON r.id = mm.run_id WHERE l.listing_key IN ({marks}))"
                 " GROUP BY old, h.status"
             )
             start = timestamp(min(p.started_at for p in passes))
             end = timestamp(max(p.finished_at for p in passes))
-            transitions = {
-                (None if old is None else _status(old), _status(new)): n
-                for old, new, n in conn.execute(sql, [start, end, *keys])
-            }
+            # runs first seen in the window whose status never changed have no history rows (their one status
+            # is in runs)
+            firsts = (
+                "SELECT NULL, r.status, count(*) FROM runs r WHERE r.id IN (SELECT mm.run_id FROM listings l"
+                f" CROSS JOIN listing_members mm ON mm.listing_id = l.id WHERE l.listing_key IN ({marks}))"
+                " AND r.first_seen_at >= ? AND r.first_seen_at <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM status_history h WHERE h.uid = r.uid) GROUP BY r.status"
+            )
+            transitions: dict[tuple[RunStatus | None, RunStatus], int] = Counter()
+            for old, new, n in conn.execute(sql, [start, end, *keys]):
+                transitions[(None if old is None else _status(old), _status(new))] += n
+            for _, new, n in conn.execute(firsts, [*keys, start, end]):
+                transitions[(None, _status(new))] += n
             errors = [p.error for p in passes if p.error]
             out.append(
                 SyncChange(
@@ -493,7 +502,7 @@ def store_changes(store: Store, sources: Sequence[str]) -> list[SyncChange]:
                     deleted=sum(p.deleted for p in passes),
                     complete=all(p.complete for p in passes),
                     error=errors[0] if errors else None,
-                    transitions=transitions,
+                    transitions=dict(transitions),
                 )
             )
     finally:

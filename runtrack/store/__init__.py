@@ -4,7 +4,7 @@ that reports, exports and migrations read with no network. See docs/store.md."""
 from .errors import StoreError, StoreLockedError, StoreVersionError, StoreWriteError
 from .schema import SCHEMA_VERSION
 from .store import ListingInfo, StatusChange, Store, SyncRecord, open_store
-from .sync import SyncResult, SyncSpec
+from .sync import SyncJob, SyncResult, SyncSpec
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -15,6 +15,7 @@ __all__ = [
     "StoreLockedError",
     "StoreVersionError",
     "StoreWriteError",
+    "SyncJob",
     "SyncRecord",
     "SyncResult",
     "SyncSpec",

@@ -60,6 +60,9 @@ def where(
     if not include_deleted:
         clauses.append("r.deleted_at IS NULL")
     if listing is not None:
-        clauses.append("r.uid IN (SELECT m.uid FROM listing_members m WHERE m.listing_key = ?)")
+        clauses.append(
+            "r.id IN (SELECT m.run_id FROM listing_members m "
+            "WHERE m.listing_id = (SELECT l.id FROM listings l WHERE l.listing_key = ?))"
+        )
         params.append(listing)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params

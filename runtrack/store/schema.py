@@ -22,7 +22,8 @@ BUSY_TIMEOUT_MS = 30_000
 # Times are RFC 3339 UTC text with exactly six fractional digits and "Z", so text order is time order.
 _V1 = """
 CREATE TABLE runs (
-  uid             TEXT PRIMARY KEY,
+  id              INTEGER PRIMARY KEY,  -- stable (explicit): run_docs and listing_members refer to it
+  uid             TEXT NOT NULL UNIQUE,
   platform        TEXT NOT NULL,
   instance        TEXT NOT NULL,
   kind            TEXT NOT NULL,
@@ -55,10 +56,11 @@ CREATE INDEX runs_at ON runs(at);
 CREATE INDEX runs_changed ON runs(last_changed_at);
 
 -- the lossless run (runtrack.dump_run as JSON, raw included), apart so that queries over runs stay small
+-- (a rowid table: documents of a few KB would each take overflow pages in a WITHOUT ROWID table)
 CREATE TABLE run_docs (
-  uid TEXT PRIMARY KEY,
+  id  INTEGER PRIMARY KEY,  -- runs.id
   doc TEXT NOT NULL
-) WITHOUT ROWID;
+);
 
 CREATE TABLE status_history (
   id         INTEGER PRIMARY KEY,
@@ -71,7 +73,8 @@ CREATE INDEX status_history_uid ON status_history(uid, id);
 
 -- one row per listing (source x scope)
 CREATE TABLE listings (
-  listing_key      TEXT PRIMARY KEY,  -- source|adapter:instance:kind:scope
+  id               INTEGER PRIMARY KEY,
+  listing_key      TEXT NOT NULL UNIQUE,  -- source|adapter:instance:kind:scope
   source           TEXT NOT NULL,
   adapter          TEXT NOT NULL,
   scope_json       TEXT NOT NULL,
@@ -87,13 +90,13 @@ CREATE INDEX listings_source ON listings(source);
 
 -- which listings returned a run in their current pass (a run can sit in two queues)
 CREATE TABLE listing_members (
-  listing_key  TEXT NOT NULL,
-  uid          TEXT NOT NULL,
+  listing_id   INTEGER NOT NULL,  -- listings.id
+  run_id       INTEGER NOT NULL,  -- runs.id
   pass_id      INTEGER NOT NULL,
   last_seen_at TEXT NOT NULL,
-  PRIMARY KEY (listing_key, uid)
+  PRIMARY KEY (listing_id, run_id)
 ) WITHOUT ROWID;
-CREATE INDEX listing_members_uid ON listing_members(uid);
+CREATE INDEX listing_members_run ON listing_members(run_id);
 
 -- one row per finished or failed sync pass (an invocation of Store.sync for one listing)
 CREATE TABLE syncs (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +23,7 @@ from .lock import WriterLock
 from .query import where
 from .rows import decode
 from .schema import connect, ensure_schema
-from .sync import SyncResult, run_sync
+from .sync import SyncJob, SyncResult, _Pass, begin_pass, write_pass
 
 __all__ = ["ListingInfo", "StatusChange", "Store", "SyncRecord", "open_store"]
 
@@ -140,19 +140,65 @@ class Store:
         ``full`` ignores a cursor-mode watermark and scans everything. Listing errors propagate (typed, with the
         resume cursor) after the pages read so far are stored; nothing is marked deleted then.
         """
+        job = SyncJob(adapter=src, source=source or src.name, scope=scope, page_size=page_size, max_items=max_items)
         with WriterLock(self.path, self.lock_timeout):
-            return run_sync(
-                self._conn,
-                self.path,
-                src,
-                source=source or src.name,
-                scope=scope,
-                full=full,
-                page_size=page_size,
-                max_items=max_items,
-                progress=progress or Progress(None),
-                clock=clock,
-            )
+            state = self._begin(job, full, clock)
+            return write_pass(state, state.iterator.pages(), progress or Progress(None))
+
+    def sync_many(
+        self,
+        jobs: Sequence[SyncJob],
+        *,
+        workers: int = 1,
+        full: bool = False,
+        progress: Progress | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> Iterator[tuple[SyncJob, SyncResult | Exception]]:
+        """Sync several listings: up to ``workers`` read their platforms at once (``runtrack.unit_pool``), and their
+        pages are stored listing after listing, in the order of ``jobs``, as one after another would.
+
+        Yields ``(job, result)`` per job, or ``(job, error)`` for a listing that failed (its pages before the error
+        are stored). Errors of the store itself (:class:`StoreError`) end the iteration: the next listing would
+        meet them too. The writer lock is held until the iterator is exhausted or closed.
+        """
+        from ..unit_pool import in_order
+
+        progress = progress or Progress(None)
+        with WriterLock(self.path, self.lock_timeout):
+            started: list[tuple[SyncJob, _Pass]] = []
+            for job in jobs:
+                try:
+                    started.append((job, self._begin(job, full, clock)))
+                except StoreError:
+                    raise
+                except Exception as exc:
+                    yield job, exc
+            for (job, state), pages in in_order(started, lambda js: js[1].iterator.pages(), workers=workers):
+                progress.start(job.label)
+                try:
+                    result = write_pass(state, pages, progress)
+                except StoreError:
+                    progress.finish(failed=True)
+                    raise
+                except Exception as exc:
+                    progress.finish(failed=True)
+                    yield job, exc
+                    continue
+                progress.finish()
+                yield job, result
+
+    def _begin(self, job: SyncJob, full: bool, clock: Callable[[], datetime]) -> _Pass:
+        return begin_pass(
+            self._conn,
+            self.path,
+            job.adapter,
+            source=job.source,
+            scope=job.scope,
+            full=full,
+            page_size=job.page_size,
+            max_items=job.max_items,
+            clock=clock,
+        )
 
     # -- reading
 
@@ -183,7 +229,7 @@ class Store:
             include_deleted=include_deleted,
             listing=listing,
         )
-        cursor = self._conn.execute(f"SELECT d.doc FROM runs r JOIN run_docs d ON d.uid = r.uid{clause}", params)
+        cursor = self._conn.execute(f"SELECT d.doc FROM runs r JOIN run_docs d ON d.id = r.id{clause}", params)
         return _decoded(cursor, batch)
 
     def count(
@@ -211,14 +257,20 @@ class Store:
 
     def get(self, uid: str) -> Run | None:
         """The stored run with this uid (deleted ones included), or None."""
-        row = self._conn.execute("SELECT doc FROM run_docs WHERE uid = ?", (uid,)).fetchone()
+        row = self._conn.execute(
+            "SELECT d.doc FROM runs r JOIN run_docs d ON d.id = r.id WHERE r.uid = ?", (uid,)
+        ).fetchone()
         return None if row is None else decode(row[0])
 
     def history(self, uid: str) -> list[StatusChange]:
-        """Every status the run had when a sync saw it change, oldest first."""
+        """Every status the run had when a sync saw it change, oldest first (the first one when it was first seen)."""
         rows = self._conn.execute(
             "SELECT at, status, status_raw FROM status_history WHERE uid = ? ORDER BY id", (uid,)
         ).fetchall()
+        if not rows:  # never changed status: its history is kept in runs only
+            rows = self._conn.execute(
+                "SELECT first_seen_at, status, status_raw FROM runs WHERE uid = ?", (uid,)
+            ).fetchall()
         return [StatusChange(at=_time(at) or _utcnow(), status=_status(s), status_raw=raw) for at, s, raw in rows]
 
     def syncs(self, source: str | None = None, limit: int | None = None) -> list[SyncRecord]:
@@ -273,7 +325,7 @@ class Store:
                 last_complete_at=_time(done),
                 in_progress=cursor is not None,
             )
-            for key, src, adapter, scope, mode, done, cursor in self._conn.execute(sql + " ORDER BY rowid", params)
+            for key, src, adapter, scope, mode, done, cursor in self._conn.execute(sql + " ORDER BY id", params)
         ]
 
 

@@ -1,6 +1,7 @@
 """``Store.sync``: one pass of one listing into the store, page by page.
 
-Each page's runs, the listing's membership rows and its resume cursor commit in one transaction, so a killed sync
+Each page's runs, the listing's membership rows and its resume cursor commit in one transaction (several pages
+that arrived while the previous transaction was written share one, with the last one's cursor), so a killed sync
 resumes right after the last committed page (the export's rule: a cursor is saved only once its page is stored).
 A pass that reaches the end of the listing completes in the same transaction as its last page; in scan mode it
 then marks runs that no listing returns any more as deleted. A failed, interrupted or ``max_items``-cut pass never
@@ -17,10 +18,10 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -28,12 +29,13 @@ from ..adapter import Adapter
 from ..convert import parse_datetime
 from ..errors import RuntrackError
 from ..model import Run
-from ..paginate import Page
+from ..paginate import Page, RunIterator
 from ..progress import Progress
+from .ahead import batches
 from .errors import StoreWriteError
 from .rows import RUN_COLUMNS, Encoded, timestamp
 
-__all__ = ["SyncResult", "SyncSpec", "listing_key", "run_sync", "scope_json", "writing"]
+__all__ = ["SyncJob", "SyncResult", "SyncSpec", "begin_pass", "listing_key", "scope_json", "write_pass", "writing"]
 
 log = logging.getLogger("runtrack.store")
 
@@ -73,6 +75,23 @@ class SyncResult:
     cursor: str | None = None  #: where the pass stopped, when it did not complete
 
 
+@attrs.frozen(kw_only=True, eq=False)
+class SyncJob:
+    """One listing to sync with :meth:`Store.sync_many`: an adapter, the source it belongs to, a scope."""
+
+    adapter: Adapter
+    source: str
+    scope: Mapping[str, Any] = attrs.field(factory=dict)
+    page_size: int | None = None
+    max_items: int | None = None
+
+    @property
+    def label(self) -> str:
+        from ..report import scope_label
+
+        return f"{self.source} {scope_label(self.scope)}"
+
+
 def scope_json(scope: Mapping[str, Any]) -> str:
     return json.dumps(dict(scope), sort_keys=True, default=str, separators=(",", ":"))
 
@@ -107,30 +126,43 @@ def _write_error(path: Path, exc: sqlite3.Error) -> StoreWriteError:
 
 
 _INSERT_RUN = (
-    f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}, first_seen_at, last_changed_at) "
-    f"VALUES ({', '.join('?' * (len(RUN_COLUMNS) + 2))})"
+    f"INSERT INTO runs (id, {', '.join(RUN_COLUMNS)}, first_seen_at, last_changed_at) "
+    f"VALUES ({', '.join('?' * (len(RUN_COLUMNS) + 3))})"
 )
 _UPDATE_RUN = (
     f"UPDATE runs SET {', '.join(f'{c} = ?' for c in RUN_COLUMNS[1:])}, last_changed_at = ?, deleted_at = NULL "
-    "WHERE uid = ?"
+    "WHERE id = ?"
 )
-_UPSERT_DOC = "INSERT INTO run_docs (uid, doc) VALUES (?, ?) ON CONFLICT (uid) DO UPDATE SET doc = excluded.doc"
+_INSERT_DOC = "INSERT INTO run_docs (id, doc) VALUES (?, ?)"
+_UPDATE_DOC = "UPDATE run_docs SET doc = ? WHERE id = ?"
 _INSERT_HISTORY = "INSERT INTO status_history (uid, at, status, status_raw) VALUES (?, ?, ?, ?)"
 _UPSERT_MEMBER = (
-    "INSERT INTO listing_members (listing_key, uid, pass_id, last_seen_at) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (listing_key, uid) DO UPDATE SET pass_id = excluded.pass_id, last_seen_at = excluded.last_seen_at"
+    "INSERT INTO listing_members (listing_id, run_id, pass_id, last_seen_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (listing_id, run_id) DO UPDATE SET pass_id = excluded.pass_id, last_seen_at = excluded.last_seen_at"
 )
 # runs this listing did not return in a complete pass, and that no other listing holds
 _TOMBSTONE = """
 UPDATE runs SET deleted_at = :now, last_changed_at = :now
 WHERE deleted_at IS NULL
-  AND uid IN (SELECT uid FROM listing_members WHERE listing_key = :key AND pass_id <> :pass)
+  AND id IN (SELECT run_id FROM listing_members WHERE listing_id = :listing AND pass_id <> :pass)
   AND NOT EXISTS (
     SELECT 1 FROM listing_members m
-    WHERE m.uid = runs.uid AND (m.listing_key <> :key OR m.pass_id = :pass)
+    WHERE m.run_id = runs.id AND (m.listing_id <> :listing OR m.pass_id = :pass)
   )
 """
-_DROP_MEMBERS = "DELETE FROM listing_members WHERE listing_key = :key AND pass_id <> :pass"
+_DROP_MEMBERS = "DELETE FROM listing_members WHERE listing_id = :listing AND pass_id <> :pass"
+
+
+class _Before(NamedTuple):
+    """What the store holds for a uid when a page comes in."""
+
+    id: int
+    hash: str
+    status: str
+    status_raw: str | None
+    deleted_at: str | None
+    pass_id: int | None  #: the pass of this listing that last returned it
+    first_seen_at: str
 
 
 @attrs.define(kw_only=True)
@@ -140,83 +172,111 @@ class _Pass:
     conn: sqlite3.Connection
     path: Path
     key: str
+    listing_id: int
     source: str
     mode: str
     pass_id: int
     spec: SyncSpec | None
     clock: Callable[[], datetime]
     result: dict[str, Any]
+    iterator: RunIterator[Run]
+    resumed: bool
+    started: datetime
+    max_items: int | None
 
-    def existing(self, uids: Sequence[str]) -> dict[str, tuple[str, str, str | None, str | None, int | None]]:
-        """uid -> (content hash, status, status_raw, deleted_at, this listing's pass that last saw it)."""
-        found: dict[str, tuple[str, str, str | None, str | None, int | None]] = {}
+    def existing(self, uids: Sequence[str]) -> dict[str, _Before]:
+        found: dict[str, _Before] = {}
         for i in range(0, len(uids), _CHUNK):
             chunk = uids[i : i + _CHUNK]
             rows = self.conn.execute(
-                "SELECT r.uid, r.content_hash, r.status, r.status_raw, r.deleted_at, m.pass_id FROM runs r "
-                "LEFT JOIN listing_members m ON m.uid = r.uid AND m.listing_key = ? "
+                "SELECT r.uid, r.id, r.content_hash, r.status, r.status_raw, r.deleted_at, m.pass_id, r.first_seen_at "
+                "FROM runs r "
+                "LEFT JOIN listing_members m ON m.run_id = r.id AND m.listing_id = ? "
                 f"WHERE r.uid IN ({', '.join('?' * len(chunk))})",
-                [self.key, *chunk],
+                [self.listing_id, *chunk],
             )
-            for uid, *values in rows:
-                found[uid] = tuple(values)
+            found.update((row[0], _Before._make(row[1:])) for row in rows.fetchall())
         return found
 
-    def write_page(self, page: Page[Run]) -> None:
-        """Store one page and its cursor in one transaction; the last page also completes the pass."""
+    def write_pages(self, pages: Sequence[Page[Run]]) -> None:
+        """Store consecutive pages and the last one's cursor in one transaction; the listing's last page also
+        completes the pass."""
         encoded: dict[str, Encoded] = {}
-        for run in page.items:  # a uid twice in one page: the first one stays (as across pages, below)
+        items = [run for page in pages for run in page.items]
+        for run in items:  # a uid twice in these pages: the first one stays (as across transactions, below)
             if run.uid not in encoded:
                 encoded[run.uid] = Encoded(run)
             else:
                 self.result["unchanged"] += 1
         now = timestamp(self.clock())
         counts = self.result
-        with writing(self.conn, self.path):
+        conn = self.conn
+        with writing(conn, self.path):
             old = self.existing(list(encoded))
+            next_id = int(conn.execute("SELECT coalesce(max(id), 0) FROM runs").fetchone()[0]) + 1
             inserts: list[tuple[Any, ...]] = []
+            new_docs: list[tuple[int, str]] = []
             updates: list[tuple[Any, ...]] = []
-            docs: list[tuple[str, str]] = []
+            changed_docs: list[tuple[str, int]] = []
             history: list[tuple[Any, ...]] = []
+            firsts: dict[str, tuple[Any, ...]] = {}  # a run's first status, written when it first changes
+            members: list[tuple[int, int, int, str | None]] = []
             for uid, enc in encoded.items():
                 run = enc.run
                 before = old.get(uid)
                 if before is None:
-                    inserts.append((*enc.row(self.source), now, now))
-                    docs.append((uid, enc.doc))
-                    history.append((uid, now, run.status.value, run.status_raw))
+                    run_id, next_id = next_id, next_id + 1
+                    inserts.append((run_id, *enc.row(self.source), now, now))
+                    new_docs.append((run_id, enc.doc))
                     counts["inserted"] += 1
-                elif before[4] == self.pass_id:
+                elif before.pass_id == self.pass_id:
                     # listed twice in one pass (a LangSmith run in two queues of one fan-out): the first one stays,
                     # so that re-syncs do not flip between the two
                     counts["unchanged"] += 1
-                elif before[0] != enc.hash or before[3] is not None:
-                    updates.append((*enc.row(self.source)[1:], now, uid))
-                    docs.append((uid, enc.doc))
-                    if (before[1], before[2]) != (run.status.value, run.status_raw):
-                        history.append((uid, now, run.status.value, run.status_raw))
-                    counts["changed"] += 1
+                    continue
                 else:
-                    counts["unchanged"] += 1
-            conn = self.conn
+                    run_id = before.id
+                    if before.hash != enc.hash or before.deleted_at is not None:
+                        updates.append((*enc.row(self.source)[1:], now, run_id))
+                        changed_docs.append((enc.doc, run_id))
+                        if (before.status, before.status_raw) != (run.status.value, run.status_raw):
+                            history.append((uid, now, run.status.value, run.status_raw))
+                            firsts[uid] = (uid, before.first_seen_at, before.status, before.status_raw)
+                        counts["changed"] += 1
+                    else:
+                        counts["unchanged"] += 1
+                members.append((self.listing_id, run_id, self.pass_id, now))
             if inserts:
                 conn.executemany(_INSERT_RUN, inserts)
+                conn.executemany(_INSERT_DOC, new_docs)
             if updates:
                 conn.executemany(_UPDATE_RUN, updates)
-            if docs:
-                conn.executemany(_UPSERT_DOC, docs)
+                conn.executemany(_UPDATE_DOC, changed_docs)
             if history:
-                conn.executemany(_INSERT_HISTORY, history)
-            conn.executemany(_UPSERT_MEMBER, [(self.key, uid, self.pass_id, now) for uid in encoded])
-            counts["read"] += len(page.items)
-            watermark = self._watermark(page.items)
+                conn.executemany(_INSERT_HISTORY, self._first_statuses(firsts) + history)
+            if members:
+                conn.executemany(_UPSERT_MEMBER, members)
+            counts["read"] += len(items)
+            watermark = self._watermark(items)
+            cursor = pages[-1].next_cursor
             conn.execute(
                 "UPDATE listings SET resume_cursor = ?, "
-                "watermark = CASE WHEN ? > coalesce(watermark, '') THEN ? ELSE watermark END WHERE listing_key = ?",
-                (page.next_cursor, watermark, watermark, self.key),
+                "watermark = CASE WHEN ? > coalesce(watermark, '') THEN ? ELSE watermark END WHERE id = ?",
+                (cursor, watermark, watermark, self.listing_id),
             )
-            if page.next_cursor is None:
+            if cursor is None:
                 self.complete(now)
+
+    def _first_statuses(self, firsts: dict[str, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The history rows of the first status of runs whose status changes now for the first time (a run's
+        history starts empty: :meth:`Store.history` reads an unchanged run's only status from ``runs``)."""
+        uids = list(firsts)
+        for i in range(0, len(uids), _CHUNK):
+            chunk = uids[i : i + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for (uid,) in self.conn.execute(f"SELECT DISTINCT uid FROM status_history WHERE uid IN ({marks})", chunk):
+                del firsts[uid]
+        return list(firsts.values())
 
     def _watermark(self, runs: Sequence[Run]) -> str | None:
         if self.spec is None:
@@ -228,11 +288,11 @@ class _Pass:
     def complete(self, now: str | None) -> None:
         """The listing ended: tombstones (scan mode), no pass in progress any more. Inside a transaction."""
         if self.mode == "scan":
-            params = {"now": now, "key": self.key, "pass": self.pass_id}
+            params = {"now": now, "listing": self.listing_id, "pass": self.pass_id}
             self.result["deleted"] = self.conn.execute(_TOMBSTONE, params).rowcount
             self.conn.execute(_DROP_MEMBERS, params)
         self.conn.execute(
-            "UPDATE listings SET resume_cursor = NULL, last_complete_at = ? WHERE listing_key = ?", (now, self.key)
+            "UPDATE listings SET resume_cursor = NULL, last_complete_at = ? WHERE id = ?", (now, self.listing_id)
         )
         self.result["complete"] = True
 
@@ -247,7 +307,7 @@ def _sync_spec(adapter: Adapter, scope: Mapping[str, Any]) -> SyncSpec | None:
     return spec
 
 
-def run_sync(
+def begin_pass(
     conn: sqlite3.Connection,
     path: Path,
     adapter: Adapter,
@@ -257,10 +317,9 @@ def run_sync(
     full: bool,
     page_size: int | None,
     max_items: int | None,
-    progress: Progress,
     clock: Callable[[], datetime],
-) -> SyncResult:
-    """One pass of ``adapter.runs(**scope)`` into the store (the caller holds the writer lock)."""
+) -> _Pass:
+    """Resume the listing's unfinished pass or start a new one; the listing is built, not read (no I/O)."""
     key = listing_key(adapter, source, scope)
     spec = _sync_spec(adapter, scope)
     mode = "cursor" if spec is not None and not full else "scan"
@@ -293,40 +352,60 @@ def run_sync(
                 "pass_since = excluded.pass_since, resume_cursor = NULL",
                 (key, source, adapter.name, scope_json(scope), mode, pass_id, timestamp(started), since),
             )
+    listing_id = int(conn.execute("SELECT id FROM listings WHERE listing_key = ?", (key,)).fetchone()[0])
     assert iterator is not None
-    counts: dict[str, Any] = {"read": 0, "inserted": 0, "changed": 0, "unchanged": 0, "deleted": 0, "complete": False}
-    state = _Pass(
-        conn=conn, path=path, key=key, source=source, mode=mode, pass_id=pass_id, spec=spec, clock=clock, result=counts
+    return _Pass(
+        conn=conn,
+        path=path,
+        key=key,
+        listing_id=listing_id,
+        source=source,
+        mode=mode,
+        pass_id=pass_id,
+        spec=spec,
+        clock=clock,
+        result={"read": 0, "inserted": 0, "changed": 0, "unchanged": 0, "deleted": 0, "complete": False},
+        iterator=iterator,
+        resumed=resume,
+        started=started,
+        max_items=max_items,
     )
+
+
+def write_pass(state: _Pass, pages: Iterable[Page[Run]], progress: Progress) -> SyncResult:
+    """Store ``pages`` (the pass's listing, read on a thread while earlier pages are written: :mod:`.ahead`), in
+    transactions of the pages that had arrived; record the pass in ``syncs``. A listing error propagates after the
+    pages before it are stored."""
+    conn, path, counts = state.conn, state.path, state.result
     last_cursor: str | None = None
-    pages = 0
+    seen = 0
     error: BaseException | None = None
     try:
-        for page in iterator.pages():
-            state.write_page(page)
-            pages += 1
-            last_cursor = page.next_cursor
-            progress.advance(len(page.items))
+        for batch in batches(pages):
+            state.write_pages(batch)
+            seen += len(batch)
+            last_cursor = batch[-1].next_cursor
+            progress.advance(sum(len(page.items) for page in batch))
         if not counts["complete"]:
-            if pages == 0 and max_items is None:  # an empty listing: nothing to page through
+            if seen == 0 and state.max_items is None:  # an empty listing: nothing to page through
                 with writing(conn, path):
-                    state.complete(timestamp(clock()))
+                    state.complete(timestamp(state.clock()))
             elif last_cursor is not None:  # cut by max_items: the next sync starts over
                 with writing(conn, path):
-                    conn.execute("UPDATE listings SET resume_cursor = NULL WHERE listing_key = ?", (key,))
+                    conn.execute("UPDATE listings SET resume_cursor = NULL WHERE id = ?", (state.listing_id,))
     except BaseException as exc:
         error = exc
         raise
     finally:
         result = SyncResult(
-            source=source,
-            listing=key,
-            mode=mode,
-            resumed=resume,
-            cursor=None if counts["complete"] else _resume_cursor(conn, key, error),
+            source=state.source,
+            listing=state.key,
+            mode=state.mode,
+            resumed=state.resumed,
+            cursor=None if counts["complete"] else _resume_cursor(conn, state.key, error),
             **counts,
         )
-        _record(conn, path, result, started, clock(), error)
+        _record(conn, path, result, state.started, state.clock(), error)
     return result
 
 

@@ -226,3 +226,12 @@ def test_disk_full_stops_the_sync_with_a_message_naming_the_store_and_the_rerun_
     assert res.code == 0, res
     with runtrack.open_store(db) as store:
         assert store.count() == 13
+
+
+def test_a_store_path_that_cannot_be_a_store_is_a_usage_error(cli: Cli, config_file: Path, tmp_path: Path) -> None:
+    res = cli("sync", "--config", str(config_file), "--store", str(tmp_path))  # a directory
+    assert res.code == 2 and f"--store: {tmp_path}" in res.err and "Traceback" not in res.err
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database " * 200)
+    res = cli("sync", "--config", str(config_file), "--store", str(text))
+    assert res.code == 2 and "not a runtrack store" in res.err

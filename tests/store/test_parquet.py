@@ -19,6 +19,13 @@ pa = pytest.importorskip("pyarrow")
 duckdb = pytest.importorskip("duckdb")
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def micros(value: datetime | None) -> int | None:
+    return None if value is None else (value - EPOCH) // timedelta(microseconds=1)
+
+
 def runs() -> list[runtrack.Run]:
     mem = [make_run(i) for i in range(7)]
     other = [attrs.evolve(make_run(100 + i), platform="other", uid=f"u-{i}") for i in range(3)]
@@ -40,15 +47,15 @@ def test_duckdb_reads_the_dataset_with_the_counts_and_values_of_the_runs(tmp_pat
     assert types["duration_s"] == "DOUBLE" and types["schema_version"] == "INTEGER"
     assert types["tags"] == "VARCHAR[]" and types["raw"] == "VARCHAR"
     by_uid = {r.uid: r for r in data}
-    # instants as epoch microseconds: DuckDB's Python client needs pytz to hand TIMESTAMPTZ back as datetimes
+    # instants as microseconds since the epoch (DuckDB would need pytz to hand out aware datetimes)
     rows = con.execute(
-        "SELECT uid, epoch_us(created_at), epoch_us(ended_at), duration_s, raw, metrics, tags, created_by_email"
-        f" FROM {rel}"
+        "SELECT uid, epoch_us(created_at), epoch_us(ended_at), duration_s, raw, metrics, tags, created_by_email "
+        f"FROM {rel}"
     )
     for uid, created, ended, duration, raw, metrics, tags, email in rows.fetchall():
         run = by_uid[uid]
-        assert created == _epoch_us(run.created_at)
-        assert ended == (_epoch_us(run.ended_at) if run.ended_at else None)
+        assert created == micros(run.created_at)
+        assert ended == micros(run.ended_at)
         assert duration == (run.duration.total_seconds() if run.duration else None)
         assert json.loads(raw) == run.raw
         assert json.loads(metrics) == runtrack.dump_run(run)["metrics"]
@@ -93,7 +100,3 @@ def test_store_runs_to_parquet_keep_the_store_counts(tmp_path: Path) -> None:
         assert counts == {"memory": store.count()}
     total = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{tmp_path}/ds/**/*.parquet')").fetchone()
     assert total == (9,)
-
-
-def _epoch_us(when: datetime) -> int:
-    return (when - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)

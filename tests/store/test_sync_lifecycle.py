@@ -160,7 +160,10 @@ def test_a_second_writer_waits_then_fails_naming_the_file_and_the_other_process(
             os.kill(holder.pid or 0, 9)
 
 
-def test_readers_see_committed_pages_while_a_sync_is_in_progress(db: Path) -> None:
+def test_readers_see_committed_pages_while_a_sync_is_in_progress(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtrack.store import ahead
+
+    monkeypatch.setattr(ahead, "BUDGET", 1)  # one page per transaction (this listing has all its pages at once)
     src = MemoryAdapter([make_run(i) for i in range(9)])
     seen: list[int] = []
     with runtrack.open_store(db) as store, runtrack.open_store(db) as reader:
@@ -191,3 +194,28 @@ def test_a_run_listed_twice_in_one_pass_keeps_its_first_version_and_resyncs_chan
         assert (again.changed, again.unchanged, again.deleted) == (0, 5, 0)
         src.data = [first, first]  # twice on one page
         assert store.sync(src).unchanged == 2
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_sync_many_reads_listings_at_once_and_stores_them_in_job_order(db: Path, workers: int) -> None:
+    from runtrack.store import SyncJob
+
+    adapters = [MemoryAdapter([make_run(10 * k + i, box=f"b{k}") for i in range(7)]) for k in range(4)]
+    adapters[2].fail_at = 1  # fails on its second page, after one page is stored
+    jobs = [SyncJob(adapter=a, source=f"s{k}") for k, a in enumerate(adapters)]
+    with runtrack.open_store(db) as store:
+        outcomes = list(store.sync_many(jobs, workers=workers))
+        assert [job.source for job, _ in outcomes] == ["s0", "s1", "s2", "s3"]
+        assert isinstance(outcomes[2][1], ServerError)
+        assert [o.inserted for _, o in outcomes if not isinstance(o, Exception)] == [7, 7, 7]
+        assert [r.source for r in reversed(store.syncs())] == ["s0", "s1", "s2", "s3"]  # stored in job order
+        stored = [r.native_id for r in store.runs()]
+        assert stored == [f"r{n}" for n in [*range(7), *range(10, 17), *range(20, 23), *range(30, 37)]]
+        adapters[2].fail_at = None
+        again = dict(store.sync_many(jobs, workers=workers))
+        assert [(r.read, r.resumed) for r in again.values() if not isinstance(r, Exception)] == [
+            (7, False),
+            (7, False),
+            (4, True),
+            (7, False),
+        ]
