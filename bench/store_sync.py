@@ -3,6 +3,7 @@
     .venv/bin/python bench/store_sync.py                    # N = 100k per vendor, 3 interleaved rounds
     .venv/bin/python bench/store_sync.py --runs 20000 --rounds 1
     .venv/bin/python bench/store_sync.py --before /tmp/old   # and an older runtrack (its package in /tmp/old)
+    .venv/bin/python bench/store_sync.py --latency 0.1       # every fake answer 100 ms late, as real APIs are
 
 The fakes (``runtrack.testing``) serve from their own process on 127.0.0.1 (pages rendered ahead). Every
 measurement runs in a fresh interpreter and prints one JSON line: ``list`` counts the runs of one listing,
@@ -29,13 +30,13 @@ from typing import Any
 PAGE = {"foundry": 1000, "langsmith": 100}
 
 
-def serve(n: int) -> None:
+def serve(n: int, latency: float) -> None:
     """The server process: start both fakes, print how to reach them, serve until stdin closes."""
-    from runtrack.testing import FakeFoundry, FakeLangSmith
+    from runtrack.testing import FakeFoundry, FakeLangSmith, Faults
 
     with (
-        FakeFoundry(seed=7, studios=1, runs_per_studio=n) as foundry,
-        FakeLangSmith(seed=7, queues=1, runs_per_queue=n) as langsmith,
+        FakeFoundry(seed=7, studios=1, runs_per_studio=n, faults=Faults(latency=latency)) as foundry,
+        FakeLangSmith(seed=7, queues=1, runs_per_queue=n, faults=Faults(latency=latency)) as langsmith,
     ):
         foundry.prerender(PAGE["foundry"])
         langsmith.prerender(PAGE["langsmith"])
@@ -106,21 +107,25 @@ def main() -> None:
         help="also measure sync and re-sync with the runtrack package in DIR (e.g. `git archive REV runtrack | "
         "tar -x -C DIR`), interleaved with the current one in every round",
     )
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds each fake answer waits (default 0)")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=4, metavar=("MODE", "VENDOR", "STORE", "MAX"), help=argparse.SUPPRESS)
     parser.add_argument("--options", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, args.latency)
         return
     if args.child:
         mode, vendor, store, limit = args.child
         child(mode, vendor, json.loads(args.options), store, None if limit == "-" else int(limit))
         return
 
-    env_note = f"python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.1f}"
+    env_note = f"python {sys.version.split()[0]}, latency {args.latency * 1000:.0f} ms, load {os.getloadavg()[0]:.1f}"
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(args.runs)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, __file__, "--serve", str(args.runs), "--latency", str(args.latency)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert server.stdout is not None
     info = json.loads(server.stdout.readline())
