@@ -20,7 +20,7 @@ import attrs
 
 from .contract import MigrationError
 
-__all__ = ["SCHEMA_VERSION", "STATES", "Containers", "MapRow", "MigrationState", "connect_store"]
+__all__ = ["SCHEMA_VERSION", "STATES", "Containers", "MapRow", "MigrationState", "PassRecord", "connect_store"]
 
 SCHEMA_VERSION = 1
 #: States of an id-map row.
@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS migrate_passes (
   started_at  TEXT NOT NULL,
   finished_at TEXT,
   status      TEXT NOT NULL,
-  counts_json TEXT
+  counts_json TEXT,
+  error       TEXT
 );
 CREATE TABLE IF NOT EXISTS migrate_containers (
   direction TEXT NOT NULL,
@@ -108,6 +109,20 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 @attrs.frozen(kw_only=True)
+class PassRecord:
+    """One ``migrate_passes`` row. ``status``: ``running`` (or killed), ``ok``, ``partial``, ``mismatch``,
+    ``failed`` or ``interrupted``; ``error`` the text of the error that ended it."""
+
+    pass_id: str
+    target: str
+    mode: str
+    started_at: str
+    finished_at: str | None
+    status: str
+    error: str | None
+
+
+@attrs.frozen(kw_only=True)
 class MapRow:
     source_key: str
     key: str
@@ -130,6 +145,9 @@ class MigrationState:
         with transaction(self.conn):
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 self.conn.execute(statement)
+            columns = {r[1] for r in self.conn.execute("PRAGMA table_info(migrate_passes)")}
+            if "error" not in columns:  # added within version 1 (older runtrack ignores it)
+                self.conn.execute("ALTER TABLE migrate_passes ADD COLUMN error TEXT")
             row = self.conn.execute("SELECT value FROM migrate_meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 self.conn.execute(
@@ -156,12 +174,35 @@ class MigrationState:
             )
         return pass_id
 
-    def end_pass(self, pass_id: str, *, status: str, counts_json: str) -> None:
+    def end_pass(self, pass_id: str, *, status: str, counts_json: str, error: str | None = None) -> None:
         with transaction(self.conn):
             self.conn.execute(
-                "UPDATE migrate_passes SET finished_at = ?, status = ?, counts_json = ? WHERE pass_id = ?",
-                (_now(), status, counts_json, pass_id),
+                "UPDATE migrate_passes SET finished_at = ?, status = ?, counts_json = ?, error = ? WHERE pass_id = ?",
+                (_now(), status, counts_json, error, pass_id),
             )
+
+    def last_pass(self, target: str | None = None) -> PassRecord | None:
+        """The latest pass of this direction (into ``target`` when given)."""
+        sql = (
+            "SELECT pass_id, target, mode, started_at, finished_at, status, error FROM migrate_passes"
+            " WHERE direction = ?"
+        )
+        args: tuple[Any, ...] = (self.direction,)
+        if target is not None:
+            sql += " AND target = ?"
+            args += (target,)
+        row = self.conn.execute(sql + " ORDER BY started_at DESC, rowid DESC LIMIT 1", args).fetchone()
+        if row is None:
+            return None
+        return PassRecord(
+            pass_id=row[0],
+            target=row[1],
+            mode=row[2],
+            started_at=row[3],
+            finished_at=row[4],
+            status=row[5],
+            error=row[6],
+        )
 
     # -- id map
 
