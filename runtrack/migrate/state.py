@@ -1,6 +1,12 @@
 """Migration state in the store file: the id map, the per-item journal and the passes, in tables prefixed
 ``migrate_`` that this module creates and versions itself (``migrate_meta``); the store ignores them.
 
+Text with a lone surrogate (legal JSON: a vendor id or run name may carry ``"\\ud800"``) cannot be bound as
+SQLite text (UTF-8). Such a string is stored as its ``surrogatepass`` UTF-8 bytes (a BLOB) and read back as the
+same string; every other string stays TEXT, so files written before read the same. Not the ``\\udXXX`` escape of
+the output streams: as a key it would merge the surrogate with the six characters ``\\ud800``, and a BLOB never
+equals a TEXT in SQLite.
+
 Every write commits before the engine goes on, so a kill -9 loses at most the state of the batch in flight,
 whose items stay ``in_flight`` and are looked up at the destination before anything is sent again.
 """
@@ -74,6 +80,24 @@ CREATE TABLE IF NOT EXISTS migrate_containers (
 """
 
 
+def _bound(params: Iterable[Any]) -> tuple[Any, ...]:
+    """``params`` with each string that UTF-8 cannot encode (a lone surrogate) as its ``surrogatepass`` bytes."""
+    return tuple(_blob_if_needed(p) if isinstance(p, str) else p for p in params)
+
+
+def _blob_if_needed(text: str) -> str | bytes:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+    return text
+
+
+def _decoded(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Row factory: the BLOBs :func:`_bound` wrote read back as the strings they were (no column holds bytes)."""
+    return tuple(v.decode("utf-8", "surrogatepass") if isinstance(v, bytes) else v for v in row)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -138,6 +162,7 @@ class MigrationState:
 
     def __init__(self, conn: sqlite3.Connection, *, direction: str) -> None:
         self.conn = conn
+        self.conn.row_factory = _decoded
         self.direction = direction
         self._migrate()
 
@@ -170,7 +195,7 @@ class MigrationState:
             self.conn.execute(
                 "INSERT INTO migrate_passes (pass_id, direction, target, mode, started_at, status)"
                 " VALUES (?, ?, ?, ?, ?, 'running')",
-                (pass_id, self.direction, target, mode, _now()),
+                _bound((pass_id, self.direction, target, mode, _now())),
             )
         return pass_id
 
@@ -178,7 +203,7 @@ class MigrationState:
         with transaction(self.conn):
             self.conn.execute(
                 "UPDATE migrate_passes SET finished_at = ?, status = ?, counts_json = ?, error = ? WHERE pass_id = ?",
-                (_now(), status, counts_json, error, pass_id),
+                _bound((_now(), status, counts_json, error, pass_id)),
             )
 
     def last_pass(self, target: str | None = None) -> PassRecord | None:
@@ -191,7 +216,7 @@ class MigrationState:
         if target is not None:
             sql += " AND target = ?"
             args += (target,)
-        row = self.conn.execute(sql + " ORDER BY started_at DESC, rowid DESC LIMIT 1", args).fetchone()
+        row = self.conn.execute(sql + " ORDER BY started_at DESC, rowid DESC LIMIT 1", _bound(args)).fetchone()
         if row is None:
             return None
         return PassRecord(
@@ -216,7 +241,7 @@ class MigrationState:
             for row in self.conn.execute(
                 "SELECT source_key, dst_key, dst_id, fingerprint, state, attempts, last_error FROM migrate_id_map"
                 f" WHERE direction = ? AND dst_instance = ? AND dst_kind = ? AND source_key IN ({marks})",
-                (self.direction, instance, kind, *chunk),
+                _bound((self.direction, instance, kind, *chunk)),
             ):
                 out[row[0]] = MapRow(
                     source_key=row[0],
@@ -234,7 +259,7 @@ class MigrationState:
         return dict(
             self.conn.execute(
                 "SELECT dst_key, dst_id FROM migrate_id_map WHERE direction = ? AND dst_instance = ? AND dst_kind = ?",
-                (self.direction, instance, kind),
+                _bound((self.direction, instance, kind)),
             ).fetchall()
         )
 
@@ -261,7 +286,7 @@ class MigrationState:
                 " state = excluded.state, attempts = migrate_id_map.attempts + excluded.attempts,"
                 " last_error = excluded.last_error, updated_at = excluded.updated_at",
                 [
-                    (self.direction, instance, kind, sk, key, did, fp, st, 1 if st == "in_flight" else 0, err, now)
+                    _bound((self.direction, instance, kind, sk, key, did, fp, st, int(st == "in_flight"), err, now))
                     for sk, key, did, fp, st, err in rows
                 ],
             )
@@ -269,7 +294,7 @@ class MigrationState:
                 "INSERT INTO migrate_journal (pass_id, at, op, source_key, dst_key, dst_id, detail)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (pass_id, now, op if st != "blocked" else "blocked", sk, key, did, err)
+                    _bound((pass_id, now, op if st != "blocked" else "blocked", sk, key, did, err))
                     for sk, key, did, _, st, err in rows
                 ],
             )
@@ -281,7 +306,7 @@ class MigrationState:
         if pass_id is not None:
             sql += " WHERE pass_id = ?"
             args = (pass_id,)
-        yield from self.conn.execute(sql + " ORDER BY seq", args)
+        yield from self.conn.execute(sql + " ORDER BY seq", _bound(args))
 
 
 class Containers:
@@ -299,7 +324,7 @@ class Containers:
             return self._memory.get((kind, key))
         row = self._state.conn.execute(
             "SELECT dst_id FROM migrate_containers WHERE direction = ? AND kind = ? AND key = ?",
-            (self._direction, kind, key),
+            _bound((self._direction, kind, key)),
         ).fetchone()
         return None if row is None else str(row[0])
 
@@ -311,7 +336,7 @@ class Containers:
             self._state.conn.execute(
                 "INSERT INTO migrate_containers (direction, kind, key, dst_id) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (direction, kind, key) DO UPDATE SET dst_id = excluded.dst_id",
-                (self._direction, kind, key, dst_id),
+                _bound((self._direction, kind, key, dst_id)),
             )
 
 
