@@ -260,5 +260,7 @@ def _reconcile_lines(rec: Any) -> Iterator[str]:
         yield f"mismatched {x.source_key} at {x.dest_id}: {x.field}"
     for b in rec.blocked:
         yield f"blocked {b.source_key}: {b.reason}"
+    for g in rec.gone:
+        yield f"gone from source {g.source_key} (written as {g.dest_id}; not deleted at the destination)"
     if not rec.scanned:
         yield "note: the destination cannot be enumerated: extras were not checked"

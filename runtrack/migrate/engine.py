@@ -34,7 +34,7 @@ from .contract import BatchRejected, Direction, Found, Item, MigrationError, Sin
 from .keys import destination_key
 from .planner import batched, classify
 from .reconciler import compare_fields
-from .results import Extra, Failure, MigrationResult, Mismatch, Missing, Plan, PlanEntry, Reconciliation
+from .results import Extra, Failure, Gone, MigrationResult, Mismatch, Missing, Plan, PlanEntry, Reconciliation
 from .state import Containers, MapRow, MigrationState, PassRecord, connect_store
 
 NOT_FOUND = "not found at the destination"
@@ -158,7 +158,8 @@ class Migration:
 
     def reconcile(self, **scope: Any) -> Reconciliation:
         """Read the destination back and compare it with the source items of ``scope`` and the id map. Streams:
-        memory holds the keys and the problems found, not the items."""
+        memory holds the keys and the problems found, not the items. Without a scope (the whole source listed),
+        items the id map says were written that the source no longer lists are reported ``gone`` (never deleted)."""
         state = self._state()
         try:
             sink = self.direction.sink(Containers(state, self.name))
@@ -211,6 +212,7 @@ class Migration:
             state.record(sink.instance, sink.kind, entries, pass_id=pass_id, op="reconcile")
             self._progress(len(seen))
         extra, scanned = self._extras(sink, seen, found_ids, mapped)
+        gone = None if scope else [g for g in state.written_rows(sink.instance, sink.kind) if g.key not in seen]
         counts = {
             "source": len(seen),
             "mapped": sum(1 for k in seen if k in mapped),
@@ -221,6 +223,8 @@ class Migration:
             "extra": len(extra),
             "blocked": len(blocked),
         }
+        if gone is not None:
+            counts["gone"] = len(gone)
         rec = Reconciliation(
             direction=self.name,
             target=sink.instance,
@@ -230,6 +234,8 @@ class Migration:
             mismatched=tuple(mismatched),
             blocked=tuple(blocked),
             scanned=scanned,
+            gone=tuple(Gone(source_key=r.source_key, key=r.key, dest_id=r.dest_id or "") for r in gone or ()),
+            gone_checked=gone is not None,
         )
         return rec
 

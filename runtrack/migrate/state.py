@@ -243,15 +243,7 @@ class MigrationState:
                 f" WHERE direction = ? AND dst_instance = ? AND dst_kind = ? AND source_key IN ({marks})",
                 _bound((self.direction, instance, kind, *chunk)),
             ):
-                out[row[0]] = MapRow(
-                    source_key=row[0],
-                    key=row[1],
-                    dest_id=row[2],
-                    fingerprint=row[3],
-                    state=row[4],
-                    attempts=row[5],
-                    last_error=row[6],
-                )
+                out[row[0]] = _map_row(row)
         return out
 
     def mapped_keys(self, instance: str, kind: str) -> dict[str, str | None]:
@@ -262,6 +254,15 @@ class MigrationState:
                 _bound((self.direction, instance, kind)),
             ).fetchall()
         )
+
+    def written_rows(self, instance: str, kind: str) -> Iterator[MapRow]:
+        """Every row for this destination instance that has a destination id (was written at some point)."""
+        for row in self.conn.execute(
+            "SELECT source_key, dst_key, dst_id, fingerprint, state, attempts, last_error FROM migrate_id_map"
+            " WHERE direction = ? AND dst_instance = ? AND dst_kind = ? AND dst_id IS NOT NULL ORDER BY source_key",
+            _bound((self.direction, instance, kind)),
+        ):
+            yield _map_row(row)
 
     def record(
         self,
@@ -307,6 +308,18 @@ class MigrationState:
             sql += " WHERE pass_id = ?"
             args = (pass_id,)
         yield from self.conn.execute(sql + " ORDER BY seq", _bound(args))
+
+
+def _map_row(row: tuple[Any, ...]) -> MapRow:
+    return MapRow(
+        source_key=row[0],
+        key=row[1],
+        dest_id=row[2],
+        fingerprint=row[3],
+        state=row[4],
+        attempts=row[5],
+        last_error=row[6],
+    )
 
 
 class Containers:
