@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -219,15 +219,7 @@ class MigrationState:
         row = self.conn.execute(sql + " ORDER BY started_at DESC, rowid DESC LIMIT 1", _bound(args)).fetchone()
         if row is None:
             return None
-        return PassRecord(
-            pass_id=row[0],
-            target=row[1],
-            mode=row[2],
-            started_at=row[3],
-            finished_at=row[4],
-            status=row[5],
-            error=row[6],
-        )
+        return _from_row(PassRecord, row)
 
     # -- id map
 
@@ -243,7 +235,7 @@ class MigrationState:
                 f" WHERE direction = ? AND dst_instance = ? AND dst_kind = ? AND source_key IN ({marks})",
                 _bound((self.direction, instance, kind, *chunk)),
             ):
-                out[row[0]] = _map_row(row)
+                out[row[0]] = _from_row(MapRow, row)
         return out
 
     def mapped_keys(self, instance: str, kind: str) -> dict[str, str | None]:
@@ -262,7 +254,7 @@ class MigrationState:
             " WHERE direction = ? AND dst_instance = ? AND dst_kind = ? AND dst_id IS NOT NULL ORDER BY source_key",
             _bound((self.direction, instance, kind)),
         ):
-            yield _map_row(row)
+            yield _from_row(MapRow, row)
 
     def record(
         self,
@@ -310,16 +302,12 @@ class MigrationState:
         yield from self.conn.execute(sql + " ORDER BY seq", _bound(args))
 
 
-def _map_row(row: tuple[Any, ...]) -> MapRow:
-    return MapRow(
-        source_key=row[0],
-        key=row[1],
-        dest_id=row[2],
-        fingerprint=row[3],
-        state=row[4],
-        attempts=row[5],
-        last_error=row[6],
-    )
+_Record = TypeVar("_Record", "MapRow", "PassRecord")
+
+
+def _from_row(cls: type[_Record], row: tuple[Any, ...]) -> _Record:
+    """An attrs record from a row selected in the order of its fields."""
+    return cls(**{f.name: v for f, v in zip(attrs.fields(cls), row, strict=True)})
 
 
 class Containers:

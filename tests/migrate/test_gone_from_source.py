@@ -10,7 +10,7 @@ import pytest
 
 from runtrack.migrate import Migration
 
-from .memory_sink import MemoryDirection, MemorySink
+from .memory_sink import MemoryDirection, MemorySink, memory_cli
 
 
 def _records(n: int) -> list[dict[str, Any]]:
@@ -44,18 +44,9 @@ def test_a_narrowed_scope_does_not_call_the_rest_gone(tmp_path: Path) -> None:
 def test_the_cli_lists_them_and_exits_0(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import runtrack.migrate
     from runtrack.cli import main
 
-    store, sink = tmp_path / "s.db", MemorySink()
-    sources = [_records(2), _records(1)]
-    monkeypatch.setattr(runtrack.migrate, "migration", lambda *a, **k: _migration(sources.pop(0), sink, store))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("RUNTRACK_CONFIG", raising=False)
-    monkeypatch.setenv("LANGSMITH_API_KEY", "lsv2_pt_" + "a" * 40)
-    monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "b" * 40)
-    argv = ["migrate", "memory-to-memory", "--from", "langsmith", "--to", "labelstudio", "--store", str(store)]
+    argv = memory_cli(monkeypatch, tmp_path, MemorySink(), [_records(2), _records(1)])
     assert main(argv) == 0
     capsys.readouterr()
     assert main([*argv, "--reconcile", "--format", "json"]) == 0

@@ -13,7 +13,7 @@ import pytest
 from runtrack.errors import AuthenticationError
 from runtrack.migrate import Found, Item, Migration
 
-from .memory_sink import MemoryDirection, MemorySink
+from .memory_sink import MemoryDirection, MemorySink, memory_cli
 
 
 class _Source:
@@ -84,22 +84,13 @@ def test_a_successful_pass_has_no_error(tmp_path: Path) -> None:
 def test_the_cli_says_how_the_last_pass_ended(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import runtrack.migrate
     from runtrack.cli import main
 
-    store, sink = tmp_path / "s.db", MemorySink()
     denied = _Source(2, AuthenticationError("HTTP 401 Invalid token."))
-    sources: list[Any] = [denied, [{"id": f"run-{i}", "value": f"v{i}"} for i in range(2)]]
-    monkeypatch.setattr(runtrack.migrate, "migration", lambda *a, **k: _migration(sources.pop(0), sink, store))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("RUNTRACK_CONFIG", raising=False)
-    monkeypatch.setenv("LANGSMITH_API_KEY", "lsv2_pt_" + "a" * 40)
-    monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "b" * 40)
-    argv = ["migrate", "memory-to-memory", "--from", "langsmith", "--to", "labelstudio", "--store", str(store)]
+    argv = memory_cli(monkeypatch, tmp_path, MemorySink(), [denied, [{"id": "run-0", "value": "v0"}]])
     assert main(argv) == 1
     capsys.readouterr()
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "the last apply" in err and "ended failed: HTTP 401 Invalid token." in err
-    assert _passes(store)[-1] == ("apply", "ok", None, 1)
+    assert _passes(tmp_path / "s.db")[-1] == ("apply", "ok", None, 1)
