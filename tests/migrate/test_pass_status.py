@@ -94,3 +94,15 @@ def test_the_cli_says_how_the_last_pass_ended(
     err = capsys.readouterr().err
     assert "the last apply" in err and "ended failed: HTTP 401 Invalid token." in err
     assert _passes(tmp_path / "s.db")[-1] == ("apply", "ok", None, 1)
+
+
+def test_a_state_file_from_before_the_error_column_is_upgraded_in_place(tmp_path: Path) -> None:
+    store = tmp_path / "s.db"
+    _migration([{"id": "run-0", "value": "v0"}], MemorySink(), store).apply()
+    conn = sqlite3.connect(store)
+    conn.execute("ALTER TABLE migrate_passes DROP COLUMN error")  # the version 1 table as first released
+    conn.commit()
+    conn.close()
+    with pytest.raises(AuthenticationError):
+        _migration(_Source(0, AuthenticationError("denied")), MemorySink(), store).apply()
+    assert _passes(store) == [("apply", "ok", None, 1), ("apply", "failed", "denied", 1)]
