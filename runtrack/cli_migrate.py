@@ -171,6 +171,7 @@ def _migrate(args: argparse.Namespace) -> int:
         mig = migration(args.name, source=source, target=target, store=source if args.from_store else store, **options)
         mig.on_progress = _Advance(progress)
         mode = "plan" if args.plan else "reconcile" if args.reconcile else "apply"
+        _say_last_pass(mig, mode)
         results = []
         for scope in scopes:
             progress.start(f"{args.name} {mode} {_label(scope)}")
@@ -182,6 +183,18 @@ def _migrate(args: argparse.Namespace) -> int:
                 raise
             progress.finish()
     return _report(mode, results, args.format)
+
+
+def _say_last_pass(mig: Any, mode: str) -> None:
+    """One stderr line when the previous pass did not end well (failed, interrupted, or killed: still
+    ``running``), so the user knows this run resumes it."""
+    last = mig.last_pass()
+    if last is None or last.status in ("ok", "partial", "mismatch"):
+        return
+    ended = "did not end (killed?)" if last.status == "running" else f"ended {last.status}"
+    why = f": {last.error}" if last.error else ""
+    then = "this apply resumes it" if mode == "apply" else "run apply to resume it"
+    sys.stderr.write(f"runtrack: the last {last.mode} of {mig.name} (started {last.started_at}) {ended}{why}; {then}\n")
 
 
 class _Advance:
@@ -247,5 +260,7 @@ def _reconcile_lines(rec: Any) -> Iterator[str]:
         yield f"mismatched {x.source_key} at {x.dest_id}: {x.field}"
     for b in rec.blocked:
         yield f"blocked {b.source_key}: {b.reason}"
+    for g in rec.gone:
+        yield f"gone from source {g.source_key} (written as {g.dest_id}; not deleted at the destination)"
     if not rec.scanned:
         yield "note: the destination cannot be enumerated: extras were not checked"

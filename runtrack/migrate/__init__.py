@@ -6,7 +6,7 @@ from .contract import BatchRejected, Direction, Found, Item, MigrationError, Sin
 from .engine import Migration
 from .keys import MIGRATE_NS, canonical_json, destination_key, fingerprint
 from .registry import DirectionInfo, available_migrations, migration, migration_registry
-from .results import Extra, Failure, MigrationResult, Mismatch, Missing, Plan, PlanEntry, Reconciliation
+from .results import Extra, Failure, Gone, MigrationResult, Mismatch, Missing, Plan, PlanEntry, Reconciliation
 from .state import Containers, MigrationState, connect_store
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Extra",
     "Failure",
     "Found",
+    "Gone",
     "Item",
     "Migration",
     "MigrationError",

@@ -34,8 +34,8 @@ from .contract import BatchRejected, Direction, Found, Item, MigrationError, Sin
 from .keys import destination_key
 from .planner import batched, classify
 from .reconciler import compare_fields
-from .results import Extra, Failure, MigrationResult, Mismatch, Missing, Plan, PlanEntry, Reconciliation
-from .state import Containers, MapRow, MigrationState, connect_store
+from .results import Extra, Failure, Gone, MigrationResult, Mismatch, Missing, Plan, PlanEntry, Reconciliation
+from .state import Containers, MapRow, MigrationState, PassRecord, connect_store
 
 NOT_FOUND = "not found at the destination"
 #: id-map states apply trusts without a lookup (when the fingerprint is unchanged)
@@ -120,6 +120,16 @@ class Migration:
             return None
         return MigrationState(conn, direction=self.name)
 
+    def last_pass(self) -> PassRecord | None:
+        """The latest pass (apply or reconcile; plan records none) of this direction in the store, if any."""
+        state = self._read_only_state()
+        if state is None:
+            return None
+        try:
+            return state.last_pass()
+        finally:
+            state.close()
+
     # -- apply
 
     def apply(self, **scope: Any) -> MigrationResult:
@@ -129,22 +139,17 @@ class Migration:
             sink = self.direction.sink(Containers(state, self.name))
             sink.prepare()
             result = MigrationResult(direction=self.name, target=sink.instance)
-            pass_id = state.begin_pass(target=sink.instance, mode="apply")
-            status = "interrupted"
-            try:
+            with _Pass(state, sink.instance, "apply") as run:
+                run.counts = result.counts
                 done = 0
                 for chunk in batched(self._keyed(sink, scope), sink.batch_size):
-                    _Batch(self, sink, state, pass_id, result).run(chunk)
+                    _Batch(self, sink, state, run.pass_id, result).run(chunk)
                     done += len(chunk)
                     self._progress(done)
                     if result.error is not None:
                         break
-                status = "ok" if result.ok else "partial"
-            except RuntrackError:  # the source or a lookup failed: what was written stays written
-                status = "failed"
-                raise
-            finally:
-                state.end_pass(pass_id, status=status, counts_json=json.dumps(result.counts))
+                run.status = "ok" if result.ok else "partial"
+                run.error = result.error
             return result
         finally:
             state.close()
@@ -153,79 +158,86 @@ class Migration:
 
     def reconcile(self, **scope: Any) -> Reconciliation:
         """Read the destination back and compare it with the source items of ``scope`` and the id map. Streams:
-        memory holds the keys and the problems found, not the items."""
+        memory holds the keys and the problems found, not the items. Without a scope (the whole source listed),
+        items the id map says were written that the source no longer lists are reported ``gone`` (never deleted)."""
         state = self._state()
         try:
             sink = self.direction.sink(Containers(state, self.name))
-            pass_id = state.begin_pass(target=sink.instance, mode="reconcile")
-            mapped = state.mapped_keys(sink.instance, sink.kind)
-            found_ids: dict[str, str] = {}
-            seen: set[str] = set()
-            missing: list[Missing] = []
-            mismatched: list[Mismatch] = []
-            blocked: list[PlanEntry] = []
-            verified = 0
-            for chunk in batched(self._keyed(sink, scope), sink.batch_size):
-                seen.update(i.key for i in chunk)
-                rows = state.rows(sink.instance, sink.kind, [i.source_key for i in chunk])
-                live = [i for i in chunk if i.blocked is None]
-                found = sink.lookup(live) if live else {}
-                found_ids.update((k, f.dest_id) for k, f in found.items())
-                entries: list[tuple[str, str, str | None, str | None, str, str | None]] = []
-                for item in chunk:
-                    there, row = found.get(item.key), rows.get(item.source_key)
-                    reason = item.blocked
-                    if reason is None and there is None and row is not None and row.state == "blocked":
-                        reason = row.last_error
-                    if reason is not None:
-                        blocked.append(
-                            PlanEntry(source_key=item.source_key, key=item.key, action="blocked", reason=reason)
-                        )
-                    elif there is None:
-                        missing.append(
-                            Missing(source_key=item.source_key, key=item.key, dest_id=row.dest_id if row else None)
-                        )
-                        entries.append(
-                            (item.source_key, item.key, None, None, "missing", "not found at the destination")
-                        )
-                    else:
-                        diffs = [
-                            Mismatch(source_key=item.source_key, dest_id=there.dest_id, field=f, expected=e, actual=a)
-                            for f, e, a in compare_fields(item.payload, there.payload or {})
-                        ]
-                        mismatched += diffs
-                        state_now = "mismatched" if diffs else "verified"
-                        verified += not diffs
-                        fp = None if diffs else item.fingerprint
-                        detail = diffs[0].field if diffs else None
-                        entries.append((item.source_key, item.key, there.dest_id, fp, state_now, detail))
-                state.record(sink.instance, sink.kind, entries, pass_id=pass_id, op="reconcile")
-                self._progress(len(seen))
-            extra, scanned = self._extras(sink, seen, found_ids, mapped)
-            counts = {
-                "source": len(seen),
-                "mapped": sum(1 for k in seen if k in mapped),
-                "found": len(found_ids),
-                "verified": verified,
-                "missing": len(missing),
-                "mismatched": len({m.dest_id for m in mismatched}),
-                "extra": len(extra),
-                "blocked": len(blocked),
-            }
-            rec = Reconciliation(
-                direction=self.name,
-                target=sink.instance,
-                counts=counts,
-                missing=tuple(missing),
-                extra=tuple(extra),
-                mismatched=tuple(mismatched),
-                blocked=tuple(blocked),
-                scanned=scanned,
-            )
-            state.end_pass(pass_id, status="ok" if rec.ok else "mismatch", counts_json=json.dumps(counts))
+            with _Pass(state, sink.instance, "reconcile") as run:
+                rec = self._reconcile(sink, state, run.pass_id, scope)
+                run.status, run.counts = ("ok" if rec.ok else "mismatch"), rec.counts
             return rec
         finally:
             state.close()
+
+    def _reconcile(self, sink: Sink, state: MigrationState, pass_id: str, scope: Mapping[str, Any]) -> Reconciliation:
+        """One reconcile pass (recorded in the journal under ``pass_id``)."""
+        mapped = state.mapped_keys(sink.instance, sink.kind)
+        found_ids: dict[str, str] = {}
+        seen: set[str] = set()
+        missing: list[Missing] = []
+        mismatched: list[Mismatch] = []
+        blocked: list[PlanEntry] = []
+        verified = 0
+        for chunk in batched(self._keyed(sink, scope), sink.batch_size):
+            seen.update(i.key for i in chunk)
+            rows = state.rows(sink.instance, sink.kind, [i.source_key for i in chunk])
+            live = [i for i in chunk if i.blocked is None]
+            found = sink.lookup(live) if live else {}
+            found_ids.update((k, f.dest_id) for k, f in found.items())
+            entries: list[tuple[str, str, str | None, str | None, str, str | None]] = []
+            for item in chunk:
+                there, row = found.get(item.key), rows.get(item.source_key)
+                reason = item.blocked
+                if reason is None and there is None and row is not None and row.state == "blocked":
+                    reason = row.last_error
+                if reason is not None:
+                    blocked.append(PlanEntry(source_key=item.source_key, key=item.key, action="blocked", reason=reason))
+                elif there is None:
+                    missing.append(
+                        Missing(source_key=item.source_key, key=item.key, dest_id=row.dest_id if row else None)
+                    )
+                    entries.append((item.source_key, item.key, None, None, "missing", "not found at the destination"))
+                else:
+                    diffs = [
+                        Mismatch(source_key=item.source_key, dest_id=there.dest_id, field=f, expected=e, actual=a)
+                        for f, e, a in compare_fields(item.payload, there.payload or {})
+                    ]
+                    mismatched += diffs
+                    state_now = "mismatched" if diffs else "verified"
+                    verified += not diffs
+                    fp = None if diffs else item.fingerprint
+                    detail = diffs[0].field if diffs else None
+                    entries.append((item.source_key, item.key, there.dest_id, fp, state_now, detail))
+            state.record(sink.instance, sink.kind, entries, pass_id=pass_id, op="reconcile")
+            self._progress(len(seen))
+        extra, scanned = self._extras(sink, seen, found_ids, mapped)
+        gone = None if scope else [g for g in state.written_rows(sink.instance, sink.kind) if g.key not in seen]
+        counts = {
+            "source": len(seen),
+            "mapped": sum(1 for k in seen if k in mapped),
+            "found": len(found_ids),
+            "verified": verified,
+            "missing": len(missing),
+            "mismatched": len({m.dest_id for m in mismatched}),
+            "extra": len(extra),
+            "blocked": len(blocked),
+        }
+        if gone is not None:
+            counts["gone"] = len(gone)
+        rec = Reconciliation(
+            direction=self.name,
+            target=sink.instance,
+            counts=counts,
+            missing=tuple(missing),
+            extra=tuple(extra),
+            mismatched=tuple(mismatched),
+            blocked=tuple(blocked),
+            scanned=scanned,
+            gone=tuple(Gone(source_key=r.source_key, key=r.key, dest_id=r.dest_id or "") for r in gone or ()),
+            gone_checked=gone is not None,
+        )
+        return rec
 
     @staticmethod
     def _extras(
@@ -248,6 +260,29 @@ class Migration:
                 Extra(key=key, dest_id=f.dest_id, reason=f"duplicate of {keep}") for f in copies if f.dest_id != keep
             ]
         return extra, True
+
+
+class _Pass:
+    """One ``migrate_passes`` row, begun on entry and always ended on exit: with the ``status``, ``counts`` and
+    ``error`` set by the body, or ``failed`` (an error: its own text, which carries no secret) or ``interrupted``
+    (Ctrl-C) when the body raised. A kill -9 leaves it ``running``."""
+
+    def __init__(self, state: MigrationState, target: str, mode: str) -> None:
+        self.state = state
+        self.pass_id = state.begin_pass(target=target, mode=mode)
+        self.status = "failed"
+        self.counts: Mapping[str, int] = {}
+        self.error: str | None = None
+
+    def __enter__(self) -> _Pass:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc is not None:
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            self.status = "interrupted" if interrupted else "failed"
+            self.error = (str(exc) or type(exc).__name__) if not interrupted else "KeyboardInterrupt"
+        self.state.end_pass(self.pass_id, status=self.status, counts_json=json.dumps(self.counts), error=self.error)
 
 
 class _Batch:

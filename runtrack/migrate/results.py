@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Extra", "Failure", "MigrationResult", "Mismatch", "Missing", "Plan", "PlanEntry", "Reconciliation"]
+__all__ = ["Extra", "Failure", "Gone", "MigrationResult", "Mismatch", "Missing", "Plan", "PlanEntry", "Reconciliation"]
 
 #: Plan actions, in the order summaries show them.
 ACTIONS = ("create", "update", "skip", "blocked")
@@ -87,6 +87,16 @@ class Extra:
 
 
 @attrs.frozen(kw_only=True)
+class Gone:
+    """An item the id map says was written that the source no longer lists (deleted or moved out at the source).
+    Reported only: the destination object stays where it is."""
+
+    source_key: str
+    key: str
+    dest_id: str
+
+
+@attrs.frozen(kw_only=True)
 class Mismatch:
     source_key: str
     dest_id: str
@@ -98,7 +108,9 @@ class Mismatch:
 @attrs.frozen(kw_only=True)
 class Reconciliation:
     """The destination read back and compared with the source: ``ok`` when nothing is missing, extra, mismatched
-    or blocked. ``scanned`` is False when the sink cannot enumerate the destination (extras unknown)."""
+    or blocked. ``scanned`` is False when the sink cannot enumerate the destination (extras unknown). ``gone``:
+    items written earlier that the source no longer lists, still at the destination (they do not make ``ok``
+    False); checked only when the whole source was listed (no scope), else ``gone_checked`` is False."""
 
     direction: str
     target: str
@@ -108,6 +120,8 @@ class Reconciliation:
     mismatched: tuple[Mismatch, ...] = ()
     blocked: tuple[PlanEntry, ...] = ()
     scanned: bool = True
+    gone: tuple[Gone, ...] = ()
+    gone_checked: bool = False
 
     @property
     def ok(self) -> bool:

@@ -1,6 +1,12 @@
 """Migration state in the store file: the id map, the per-item journal and the passes, in tables prefixed
 ``migrate_`` that this module creates and versions itself (``migrate_meta``); the store ignores them.
 
+Text with a lone surrogate (legal JSON: a vendor id or run name may carry ``"\\ud800"``) cannot be bound as
+SQLite text (UTF-8). Such a string is stored as its ``surrogatepass`` UTF-8 bytes (a BLOB) and read back as the
+same string; every other string stays TEXT, so files written before read the same. Not the ``\\udXXX`` escape of
+the output streams: as a key it would merge the surrogate with the six characters ``\\ud800``, and a BLOB never
+equals a TEXT in SQLite.
+
 Every write commits before the engine goes on, so a kill -9 loses at most the state of the batch in flight,
 whose items stay ``in_flight`` and are looked up at the destination before anything is sent again.
 """
@@ -14,13 +20,13 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from .contract import MigrationError
 
-__all__ = ["SCHEMA_VERSION", "STATES", "Containers", "MapRow", "MigrationState", "connect_store"]
+__all__ = ["SCHEMA_VERSION", "STATES", "Containers", "MapRow", "MigrationState", "PassRecord", "connect_store"]
 
 SCHEMA_VERSION = 1
 #: States of an id-map row.
@@ -61,7 +67,8 @@ CREATE TABLE IF NOT EXISTS migrate_passes (
   started_at  TEXT NOT NULL,
   finished_at TEXT,
   status      TEXT NOT NULL,
-  counts_json TEXT
+  counts_json TEXT,
+  error       TEXT
 );
 CREATE TABLE IF NOT EXISTS migrate_containers (
   direction TEXT NOT NULL,
@@ -71,6 +78,24 @@ CREATE TABLE IF NOT EXISTS migrate_containers (
   PRIMARY KEY (direction, kind, key)
 );
 """
+
+
+def _bound(params: Iterable[Any]) -> tuple[Any, ...]:
+    """``params`` with each string that UTF-8 cannot encode (a lone surrogate) as its ``surrogatepass`` bytes."""
+    return tuple(_blob_if_needed(p) if isinstance(p, str) else p for p in params)
+
+
+def _blob_if_needed(text: str) -> str | bytes:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+    return text
+
+
+def _decoded(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Row factory: the BLOBs :func:`_bound` wrote read back as the strings they were (no column holds bytes)."""
+    return tuple(v.decode("utf-8", "surrogatepass") if isinstance(v, bytes) else v for v in row)
 
 
 def _now() -> str:
@@ -108,6 +133,20 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 @attrs.frozen(kw_only=True)
+class PassRecord:
+    """One ``migrate_passes`` row. ``status``: ``running`` (or killed), ``ok``, ``partial``, ``mismatch``,
+    ``failed`` or ``interrupted``; ``error`` the text of the error that ended it."""
+
+    pass_id: str
+    target: str
+    mode: str
+    started_at: str
+    finished_at: str | None
+    status: str
+    error: str | None
+
+
+@attrs.frozen(kw_only=True)
 class MapRow:
     source_key: str
     key: str
@@ -123,6 +162,7 @@ class MigrationState:
 
     def __init__(self, conn: sqlite3.Connection, *, direction: str) -> None:
         self.conn = conn
+        self.conn.row_factory = _decoded
         self.direction = direction
         self._migrate()
 
@@ -130,6 +170,9 @@ class MigrationState:
         with transaction(self.conn):
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 self.conn.execute(statement)
+            columns = {r[1] for r in self.conn.execute("PRAGMA table_info(migrate_passes)")}
+            if "error" not in columns:  # added within version 1 (older runtrack ignores it)
+                self.conn.execute("ALTER TABLE migrate_passes ADD COLUMN error TEXT")
             row = self.conn.execute("SELECT value FROM migrate_meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 self.conn.execute(
@@ -152,16 +195,31 @@ class MigrationState:
             self.conn.execute(
                 "INSERT INTO migrate_passes (pass_id, direction, target, mode, started_at, status)"
                 " VALUES (?, ?, ?, ?, ?, 'running')",
-                (pass_id, self.direction, target, mode, _now()),
+                _bound((pass_id, self.direction, target, mode, _now())),
             )
         return pass_id
 
-    def end_pass(self, pass_id: str, *, status: str, counts_json: str) -> None:
+    def end_pass(self, pass_id: str, *, status: str, counts_json: str, error: str | None = None) -> None:
         with transaction(self.conn):
             self.conn.execute(
-                "UPDATE migrate_passes SET finished_at = ?, status = ?, counts_json = ? WHERE pass_id = ?",
-                (_now(), status, counts_json, pass_id),
+                "UPDATE migrate_passes SET finished_at = ?, status = ?, counts_json = ?, error = ? WHERE pass_id = ?",
+                _bound((_now(), status, counts_json, error, pass_id)),
             )
+
+    def last_pass(self, target: str | None = None) -> PassRecord | None:
+        """The latest pass of this direction (into ``target`` when given)."""
+        sql = (
+            "SELECT pass_id, target, mode, started_at, finished_at, status, error FROM migrate_passes"
+            " WHERE direction = ?"
+        )
+        args: tuple[Any, ...] = (self.direction,)
+        if target is not None:
+            sql += " AND target = ?"
+            args += (target,)
+        row = self.conn.execute(sql + " ORDER BY started_at DESC, rowid DESC LIMIT 1", _bound(args)).fetchone()
+        if row is None:
+            return None
+        return _from_row(PassRecord, row)
 
     # -- id map
 
@@ -175,17 +233,9 @@ class MigrationState:
             for row in self.conn.execute(
                 "SELECT source_key, dst_key, dst_id, fingerprint, state, attempts, last_error FROM migrate_id_map"
                 f" WHERE direction = ? AND dst_instance = ? AND dst_kind = ? AND source_key IN ({marks})",
-                (self.direction, instance, kind, *chunk),
+                _bound((self.direction, instance, kind, *chunk)),
             ):
-                out[row[0]] = MapRow(
-                    source_key=row[0],
-                    key=row[1],
-                    dest_id=row[2],
-                    fingerprint=row[3],
-                    state=row[4],
-                    attempts=row[5],
-                    last_error=row[6],
-                )
+                out[row[0]] = _from_row(MapRow, row)
         return out
 
     def mapped_keys(self, instance: str, kind: str) -> dict[str, str | None]:
@@ -193,9 +243,18 @@ class MigrationState:
         return dict(
             self.conn.execute(
                 "SELECT dst_key, dst_id FROM migrate_id_map WHERE direction = ? AND dst_instance = ? AND dst_kind = ?",
-                (self.direction, instance, kind),
+                _bound((self.direction, instance, kind)),
             ).fetchall()
         )
+
+    def written_rows(self, instance: str, kind: str) -> Iterator[MapRow]:
+        """Every row for this destination instance that has a destination id (was written at some point)."""
+        for row in self.conn.execute(
+            "SELECT source_key, dst_key, dst_id, fingerprint, state, attempts, last_error FROM migrate_id_map"
+            " WHERE direction = ? AND dst_instance = ? AND dst_kind = ? AND dst_id IS NOT NULL ORDER BY source_key",
+            _bound((self.direction, instance, kind)),
+        ):
+            yield _from_row(MapRow, row)
 
     def record(
         self,
@@ -220,7 +279,7 @@ class MigrationState:
                 " state = excluded.state, attempts = migrate_id_map.attempts + excluded.attempts,"
                 " last_error = excluded.last_error, updated_at = excluded.updated_at",
                 [
-                    (self.direction, instance, kind, sk, key, did, fp, st, 1 if st == "in_flight" else 0, err, now)
+                    _bound((self.direction, instance, kind, sk, key, did, fp, st, int(st == "in_flight"), err, now))
                     for sk, key, did, fp, st, err in rows
                 ],
             )
@@ -228,7 +287,7 @@ class MigrationState:
                 "INSERT INTO migrate_journal (pass_id, at, op, source_key, dst_key, dst_id, detail)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (pass_id, now, op if st != "blocked" else "blocked", sk, key, did, err)
+                    _bound((pass_id, now, op if st != "blocked" else "blocked", sk, key, did, err))
                     for sk, key, did, _, st, err in rows
                 ],
             )
@@ -240,7 +299,15 @@ class MigrationState:
         if pass_id is not None:
             sql += " WHERE pass_id = ?"
             args = (pass_id,)
-        yield from self.conn.execute(sql + " ORDER BY seq", args)
+        yield from self.conn.execute(sql + " ORDER BY seq", _bound(args))
+
+
+_Record = TypeVar("_Record", "MapRow", "PassRecord")
+
+
+def _from_row(cls: type[_Record], row: tuple[Any, ...]) -> _Record:
+    """An attrs record from a row selected in the order of its fields."""
+    return cls(**{f.name: v for f, v in zip(attrs.fields(cls), row, strict=True)})
 
 
 class Containers:
@@ -258,7 +325,7 @@ class Containers:
             return self._memory.get((kind, key))
         row = self._state.conn.execute(
             "SELECT dst_id FROM migrate_containers WHERE direction = ? AND kind = ? AND key = ?",
-            (self._direction, kind, key),
+            _bound((self._direction, kind, key)),
         ).fetchone()
         return None if row is None else str(row[0])
 
@@ -270,7 +337,7 @@ class Containers:
             self._state.conn.execute(
                 "INSERT INTO migrate_containers (direction, kind, key, dst_id) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (direction, kind, key) DO UPDATE SET dst_id = excluded.dst_id",
-                (self._direction, kind, key, dst_id),
+                _bound((self._direction, kind, key, dst_id)),
             )
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
+
 from runtrack.adapter import Option
-from runtrack.migrate import BatchRejected, Containers, Direction, Found, Item, Sink
+from runtrack.migrate import BatchRejected, Containers, Direction, Found, Item, Migration, Sink
 
 
 class MemorySink:
@@ -80,3 +83,22 @@ class MemoryDirection(Direction):
     def sink(self, containers: Containers) -> Sink:
         sink: Sink = self.target
         return sink
+
+
+def memory_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sink: MemorySink, sources: list[Any]) -> list[str]:
+    """``runtrack migrate`` argv whose migration is a :class:`MemoryDirection` into ``sink`` over the next of
+    ``sources`` at each call (the adapters named on the command line are connected, never used)."""
+    import runtrack.migrate
+
+    store = tmp_path / "s.db"
+
+    def migration(*args: Any, **kwargs: Any) -> Migration:
+        return Migration(MemoryDirection(source=sources.pop(0), target=sink), store=store, settle_seconds=0)
+
+    monkeypatch.setattr(runtrack.migrate, "migration", migration)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RUNTRACK_CONFIG", raising=False)
+    monkeypatch.setenv("LANGSMITH_API_KEY", "lsv2_pt_" + "a" * 40)
+    monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "b" * 40)
+    return ["migrate", "memory-to-memory", "--from", "langsmith", "--to", "labelstudio", "--store", str(store)]
