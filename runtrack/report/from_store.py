@@ -5,8 +5,8 @@ runs: seconds instead of minutes, and memory that does not grow with them).
 Every pass walks the wanted listings' members (``listing_members``, in run id order) into ``runs_report``, a
 covering index of the typed columns the store writes for this (:mod:`runtrack.store.facts`: hour, duration in
 microseconds, integer token and accuracy counts, cost as integer units of 10^-12, currency), so a run costs one
-narrow index entry per pass and no JSON is parsed: one pass for counts by status, review state and hour; one for
-metric sums per day and currency; one for durations, bucketed exactly like :class:`~.durations.Durations` (the
+narrow index entry per pass and no JSON is parsed: one pass for counts by status, review state and hour together
+with the metric sums per hour and currency; one for durations, bucketed exactly like :class:`~.durations.Durations` (the
 values themselves are fetched for a group with at most ``EXACT_LIMIT``); one for errors grouped by text (through
 the partial index ``runs_error``, named by :func:`~.stats.error_key` in Python once per distinct text); and stuck
 runs through the status index. Runs whose report metrics the typed columns cannot hold exactly (``metrics_odd``:
@@ -105,8 +105,8 @@ class _Runs:
 
     def sql(self, select: str, *, extra: str = "", tail: str = "", via: str = "report") -> tuple[str, list[Any]]:
         """``SELECT li, label, {select} ... WHERE ... {tail}`` over the wanted runs, read through the covering
-        index ``runs_report`` (``via="report"``) or driven by the runs of a narrower index (``via``: ``error``,
-        ``status``), each joined to its listings."""
+        index ``runs_report`` (``via="report"``) or driven by the runs of a partial index (``via``: ``error``,
+        ``open``), each joined to its listings."""
         where = self.where + (f" AND {extra}" if extra else "")
         if via == "report":
             joined = "listing_members mm CROSS JOIN runs r INDEXED BY runs_report ON r.id = mm.run_id"
@@ -191,7 +191,6 @@ def _fold(store: Store, conn: sqlite3.Connection, q: _Runs, settings: ReportSett
         try:
             _prepare(other)
             _counts(other, q, _collector(theirs))
-            _metrics(other, q, _collector(theirs))
         except BaseException as exc:  # raised again in the calling thread
             failure.append(exc)
         finally:
@@ -223,14 +222,19 @@ def _prepare(conn: sqlite3.Connection) -> None:
 
 
 def _counts(conn: sqlite3.Connection, q: _Runs, stats: Stat) -> None:
-    """Runs by status, review state and hour."""
+    """Runs by status, review state and hour, and the metric sums by hour and currency, in one pass (one join, one
+    sort); the days' usage is summed from the hours. Runs with ``metrics_odd`` have their metrics from JSON."""
+    exact = "r.metrics_odd = 0"
+    sums = ", ".join(f"sum(CASE WHEN {exact} THEN r.{k} END)" for k in (*m.TOKENS, m.PREDICTIONS, m.CORRECT))
     sql, params = q.sql(
-        "r.status, r.hour, count(*), count(CASE r.review_status WHEN 'PENDING' THEN 1 END),"
-        " count(CASE r.review_status WHEN 'REVIEWED' THEN 1 END)",
-        tail="GROUP BY li, label, r.hour, r.status",
+        "r.status, r.hour, r.currency, count(*), count(CASE r.review_status WHEN 'PENDING' THEN 1 END),"
+        f" count(CASE r.review_status WHEN 'REVIEWED' THEN 1 END), count(CASE WHEN {exact} AND ({_USED}) THEN 1 END),"
+        f" {sums}, sum(CASE WHEN {exact} THEN r.cost_units END), max(CASE WHEN {exact} THEN r.cost_places END),"
+        f" count(CASE WHEN {exact} THEN r.{m.PREDICTIONS} END)",
+        tail="GROUP BY li, label, r.hour, r.status, r.currency",
     )
     statuses: dict[str, RunStatus] = {}
-    for li, label, status_text, hour, n, pending, reviewed in conn.execute(sql, params):
+    for li, label, status_text, hour, currency, n, pending, reviewed, used, *rest in conn.execute(sql, params):
         s = stats((li, label))
         status = statuses.get(status_text) or statuses.setdefault(status_text, _status(status_text))
         s.runs += n
@@ -242,41 +246,33 @@ def _counts(conn: sqlite3.Connection, q: _Runs, stats: Stat) -> None:
             if counts is None:
                 counts = s.hourly[hour] = Counter()
             counts[status] += n
-
-
-def _metrics(conn: sqlite3.Connection, q: _Runs, stats: Stat) -> None:
-    """Metric sums per group, day and currency from the typed columns; runs with ``metrics_odd`` from their JSON."""
-    any_metric = f"({_USED} OR r.{m.PREDICTIONS} IS NOT NULL)"
-    sums = ", ".join(f"sum(r.{k})" for k in (*m.TOKENS, m.PREDICTIONS, m.CORRECT))
-    sql, params = q.sql(
-        f"r.hour / 24 AS day, r.currency, count(CASE WHEN {_USED} THEN 1 END), {sums}, sum(r.cost_units),"
-        f" max(r.cost_places), count(r.{m.PREDICTIONS})",
-        extra=f"r.metrics_odd = 0 AND {any_metric}",
-        tail="GROUP BY li, label, day, r.currency",
-    )
-    for li, label, day, currency, used, *rest in conn.execute(sql, params):
-        s = stats((li, label))
-        usage = s.usage(day) if day is not None and used else None  # accuracy counts alone are not usage
-        if usage is not None:
-            usage.runs += used
-        *tokens, predictions, correct, units, places, accuracy_runs = rest
-        for name, total in zip(m.TOKENS, tokens, strict=True):
-            if total is not None:
-                s.tokens[name] = add_metric(s.tokens.get(name, 0), total)
-                if usage is not None:
-                    usage.tokens[name] = add_metric(usage.tokens.get(name, 0), total)
-        if accuracy_runs:
-            s.predictions = add_metric(s.predictions, predictions)
-            s.correct = add_metric(s.correct, correct)
-            s.accuracy_runs += accuracy_runs
-        if units is not None:
-            amount = Decimal(units).scaleb(-COST_SCALE).quantize(Decimal(1).scaleb(-places))
-            s.cost[currency] = s.cost.get(currency, Decimal(0)) + amount
-            if usage is not None:
-                usage.cost[currency] = usage.cost.get(currency, Decimal(0)) + amount
+        if used or rest[-1]:
+            _add_sums(s, hour, currency, used, rest)
     sql, params = q.sql("r.hour, r.metrics_json, r.scope_json", extra="r.metrics_odd <> 0")
     for li, label, hour, metrics_json, scope_json in conn.execute(sql, params):  # rare: floats, long fractions
         stats((li, label)).add_metrics(load_metrics(metrics_json), json.loads(scope_json), hour)
+
+
+def _add_sums(s: Stats, hour: int | None, currency: str | None, used: int, sums: Sequence[Any]) -> None:
+    """One row's metric sums into ``s`` (and its day's usage when the runs have an hour and used tokens or cost)."""
+    *tokens, predictions, correct, units, places, accuracy_runs = sums
+    usage = s.usage(hour // 24) if hour is not None and used else None  # accuracy counts alone are not usage
+    if usage is not None:
+        usage.runs += used
+    for name, total in zip(m.TOKENS, tokens, strict=True):
+        if total is not None:
+            s.tokens[name] = add_metric(s.tokens.get(name, 0), total)
+            if usage is not None:
+                usage.tokens[name] = add_metric(usage.tokens.get(name, 0), total)
+    if accuracy_runs:
+        s.predictions = add_metric(s.predictions, predictions)
+        s.correct = add_metric(s.correct, correct)
+        s.accuracy_runs += accuracy_runs
+    if units is not None and currency is not None:
+        amount = Decimal(units).scaleb(-COST_SCALE).quantize(Decimal(1).scaleb(-places))
+        s.cost[currency] = s.cost.get(currency, Decimal(0)) + amount
+        if usage is not None:
+            usage.cost[currency] = usage.cost.get(currency, Decimal(0)) + amount
 
 
 def _durations(conn: sqlite3.Connection, q: _Runs, stats: Stat) -> None:
@@ -297,21 +293,23 @@ def _durations(conn: sqlite3.Connection, q: _Runs, stats: Stat) -> None:
 
 
 def _stuck(conn: sqlite3.Connection, q: _Runs, settings: ReportSettings, stats: Stat) -> None:
+    """Open runs older than the threshold, counted and ranked through the partial index ``runs_open``; only the
+    listed ones (``STUCK_LISTED`` per group) are read from ``runs`` for their name and link."""
     from ..store.rows import timestamp
 
     before = timestamp(settings.now - settings.stuck_after)
     since = "coalesce(r.started_at, r.created_at)"
     open_ = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES)
-    extra = f"r.status IN ({open_}) AND {since} < '{before}'"
     sql, params = q.sql(
-        f"{since} AS since, r.native_id || '|' || r.uid AS tie, r.uid, r.native_id, r.name, r.status, r.url",
-        extra=extra,
-        via="status_at",
+        f"r.id AS rid, {since} AS since, r.native_id || '|' || r.uid AS tie, r.uid, r.native_id, r.status",
+        extra=f"r.status IN ({open_}) AND {since} < '{before}'",
+        via="open",
     )
     ranked = (
-        "SELECT li, label, since, uid, native_id, name, status, url, total FROM (SELECT *, row_number() OVER "
-        f"(PARTITION BY li, label ORDER BY since, tie) AS n, count(*) OVER (PARTITION BY li, label) AS total"
-        f" FROM ({sql})) WHERE n <= {STUCK_LISTED}"
+        "SELECT x.li, x.label, x.since, x.uid, x.native_id, o.name, x.status, o.url, x.total FROM (SELECT *,"
+        " row_number() OVER (PARTITION BY li, label ORDER BY since, tie) AS n,"
+        f" count(*) OVER (PARTITION BY li, label) AS total FROM ({sql})) x"
+        f" CROSS JOIN runs o ON o.id = x.rid WHERE x.n <= {STUCK_LISTED}"
     )
     counted: set[Group] = set()
     for li, label, since_text, uid, native_id, name, status, url, total in conn.execute(ranked, params):

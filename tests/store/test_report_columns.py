@@ -98,7 +98,7 @@ def test_a_version_1_store_is_upgraded_in_place_with_the_columns_filled(tmp_path
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"runs_report", "runs_error", "status_history_at"} <= indexes
+    assert {"runs_report", "runs_error", "runs_open", "status_history_at"} <= indexes
     fresh_rows = sqlite3.connect(fresh).execute(f"SELECT uid, {COLUMNS} FROM runs ORDER BY id").fetchall()
     assert conn.execute(f"SELECT uid, {COLUMNS} FROM runs ORDER BY id").fetchall() == fresh_rows
     assert upgraded["sources"] == written["sources"]
@@ -147,6 +147,10 @@ def test_the_report_passes_read_the_covering_index_not_the_runs(tmp_path: Path, 
             plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
             assert "SEARCH r USING COVERING INDEX runs_report" in plan or settings.since is not None, plan
             assert "SEARCH r USING" in plan and "runs_report" in plan, plan
-        sql, params = q.sql("r.error", extra="r.error IS NOT NULL AND r.error <> ''", via="error")
-        plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
-        assert "runs_error" in plan, plan
+        for via, extra in (
+            ("error", "r.error IS NOT NULL AND r.error <> ''"),
+            ("open", "r.status IN ('RUNNING', 'QUEUED')"),
+        ):
+            sql, params = q.sql("r.uid", extra=extra, via=via)
+            plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+            assert f"runs_{via}" in plan, plan
