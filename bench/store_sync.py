@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/store_sync.py                    # N = 100k per vendor, 3 interleaved rounds
     .venv/bin/python bench/store_sync.py --runs 20000 --rounds 1
+    .venv/bin/python bench/store_sync.py --before /tmp/old   # and an older runtrack (its package in /tmp/old)
 
 The fakes (``runtrack.testing``) serve from their own process on 127.0.0.1 (pages rendered ahead). Every
 measurement runs in a fresh interpreter and prints one JSON line: ``list`` counts the runs of one listing,
@@ -70,8 +71,10 @@ def child(mode: str, vendor: str, options: dict[str, Any], store: str, max_items
     print(json.dumps(row))
 
 
-def run_child(args: list[str]) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True).stdout
+def run_child(args: list[str], code: str | None = None) -> dict[str, Any]:
+    """One measurement in a fresh interpreter; ``code``: a directory holding another version's ``runtrack``."""
+    env = None if code is None else {**os.environ, "PYTHONPATH": code}
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True, env=env).stdout
     row: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return row
 
@@ -97,6 +100,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--vendors", nargs="+", default=["foundry", "langsmith"])
+    parser.add_argument(
+        "--before",
+        metavar="DIR",
+        help="also measure sync and re-sync with the runtrack package in DIR (e.g. `git archive REV runtrack | "
+        "tar -x -C DIR`), interleaved with the current one in every round",
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=4, metavar=("MODE", "VENDOR", "STORE", "MAX"), help=argparse.SUPPRESS)
     parser.add_argument("--options", help=argparse.SUPPRESS)
@@ -116,15 +125,18 @@ def main() -> None:
     assert server.stdout is not None
     info = json.loads(server.stdout.readline())
     tmp = Path(tempfile.mkdtemp(prefix="runtrack-bench-store-"))
-    results: dict[str, dict[str, list[dict[str, Any]]]] = {v: {"list": [], "sync": [], "resync": []} for v in info}
+    modes = ("list", "sync", "resync", *(("sync-before", "resync-before") if args.before else ()))
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {v: {m: [] for m in modes} for v in info}
     try:
         for vendor in args.vendors:
             options = json.dumps(info[vendor])
             run_child(["--options", options, "--child", "list", vendor, "-", "-"])  # warm the fake's caches
             for rnd in range(args.rounds):
-                store = tmp / f"{vendor}-{rnd}.db"
-                for mode in ("list", "sync", "resync"):
-                    row = run_child(["--options", options, "--child", mode, vendor, str(store), "-"])
+                for mode in modes:
+                    before = mode.endswith("-before")
+                    store = tmp / f"{vendor}-{rnd}{'-before' if before else ''}.db"
+                    child_args = ["--options", options, "--child", mode.removesuffix("-before"), vendor, str(store)]
+                    row = run_child([*child_args, "-"], args.before if before else None)
                     assert row["runs"] == args.runs, row
                     results[vendor][mode].append(row)
             small_store = tmp / f"{vendor}-small.db"
@@ -149,8 +161,19 @@ def main() -> None:
             f"{med['resync']:.2f} | {med['resync'] / med['list']:.2f}x | {small_peak:.1f} / {big_peak:.1f} "
             f"({big_peak - small_peak:+.1f}) | {size / runs:,.0f} | {docs / runs:,.0f} | {packed / runs:,.0f} |"
         )
+    if args.before:
+        print(f"\nbefore ({args.before}), same rounds:\n")
+        print("| vendor | sync before s | ratio | re-sync before s | ratio |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for vendor in args.vendors:
+            r = results[vendor]
+            med = {m: statistics.median(x["seconds"] for x in r[m]) for m in ("list", "sync-before", "resync-before")}
+            print(
+                f"| {vendor} | {med['sync-before']:.2f} | {med['sync-before'] / med['list']:.2f}x | "
+                f"{med['resync-before']:.2f} | {med['resync-before'] / med['list']:.2f}x |"
+            )
     for vendor in args.vendors:
-        for mode in ("list", "sync", "resync"):
+        for mode in modes:
             print(f"{vendor} {mode}: " + ", ".join(f"{x['seconds']:.2f}" for x in results[vendor][mode]))
     for f in tmp.iterdir():
         f.unlink()

@@ -1,6 +1,7 @@
 """``Store.sync``: one pass of one listing into the store, page by page.
 
-Each page's runs, the listing's membership rows and its resume cursor commit in one transaction, so a killed sync
+Each page's runs, the listing's membership rows and its resume cursor commit in one transaction (several pages
+that arrived while the previous transaction was written share one, with the last one's cursor), so a killed sync
 resumes right after the last committed page (the export's rule: a cursor is saved only once its page is stored).
 A pass that reaches the end of the listing completes in the same transaction as its last page; in scan mode it
 then marks runs that no listing returns any more as deleted. A failed, interrupted or ``max_items``-cut pass never
@@ -30,6 +31,7 @@ from ..errors import RuntrackError
 from ..model import Run
 from ..paginate import Page, RunIterator
 from ..progress import Progress
+from .ahead import batches
 from .errors import StoreWriteError
 from .rows import RUN_COLUMNS, Encoded, timestamp
 
@@ -194,10 +196,12 @@ class _Pass:
             found.update((row[0], _Before._make(row[1:])) for row in rows.fetchall())
         return found
 
-    def write_page(self, page: Page[Run]) -> None:
-        """Store one page and its cursor in one transaction; the last page also completes the pass."""
+    def write_pages(self, pages: Sequence[Page[Run]]) -> None:
+        """Store consecutive pages and the last one's cursor in one transaction; the listing's last page also
+        completes the pass."""
         encoded: dict[str, Encoded] = {}
-        for run in page.items:  # a uid twice in one page: the first one stays (as across pages, below)
+        items = [run for page in pages for run in page.items]
+        for run in items:  # a uid twice in these pages: the first one stays (as across transactions, below)
             if run.uid not in encoded:
                 encoded[run.uid] = Encoded(run)
             else:
@@ -249,14 +253,15 @@ class _Pass:
                 conn.executemany(_INSERT_HISTORY, history)
             if members:
                 conn.executemany(_UPSERT_MEMBER, members)
-            counts["read"] += len(page.items)
-            watermark = self._watermark(page.items)
+            counts["read"] += len(items)
+            watermark = self._watermark(items)
+            cursor = pages[-1].next_cursor
             conn.execute(
                 "UPDATE listings SET resume_cursor = ?, "
                 "watermark = CASE WHEN ? > coalesce(watermark, '') THEN ? ELSE watermark END WHERE id = ?",
-                (page.next_cursor, watermark, watermark, self.listing_id),
+                (cursor, watermark, watermark, self.listing_id),
             )
-            if page.next_cursor is None:
+            if cursor is None:
                 self.complete(now)
 
     def _watermark(self, runs: Sequence[Run]) -> str | None:
@@ -354,18 +359,19 @@ def begin_pass(
 
 
 def write_pass(state: _Pass, pages: Iterable[Page[Run]], progress: Progress) -> SyncResult:
-    """Store ``pages`` (the pass's listing, read here or by a worker) page by page; record the pass in ``syncs``.
-    A listing error propagates after the pages before it are stored."""
+    """Store ``pages`` (the pass's listing, read on a thread while earlier pages are written: :mod:`.ahead`), in
+    transactions of the pages that had arrived; record the pass in ``syncs``. A listing error propagates after the
+    pages before it are stored."""
     conn, path, counts = state.conn, state.path, state.result
     last_cursor: str | None = None
     seen = 0
     error: BaseException | None = None
     try:
-        for page in pages:
-            state.write_page(page)
-            seen += 1
-            last_cursor = page.next_cursor
-            progress.advance(len(page.items))
+        for batch in batches(pages):
+            state.write_pages(batch)
+            seen += len(batch)
+            last_cursor = batch[-1].next_cursor
+            progress.advance(sum(len(page.items) for page in batch))
         if not counts["complete"]:
             if seen == 0 and state.max_items is None:  # an empty listing: nothing to page through
                 with writing(conn, path):

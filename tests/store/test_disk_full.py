@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 
 import runtrack
-from runtrack.store import StoreWriteError
+from runtrack.store import StoreWriteError, ahead
 
 from .memory import MemoryAdapter, make_run
 
 
-def test_disk_full_in_the_middle_of_a_sync_is_clear_and_recoverable(tmp_path: Path) -> None:
+def test_disk_full_in_the_middle_of_a_sync_is_clear_and_recoverable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ahead, "BUDGET", 1)  # one page per transaction (this listing has all its pages at once)
     db = tmp_path / "runs.db"
     big = [make_run(i, raw={"id": i, "blob": "x" * 3000}) for i in range(60)]  # 20 pages of 3
     src = MemoryAdapter(big[:3])

@@ -160,7 +160,10 @@ def test_a_second_writer_waits_then_fails_naming_the_file_and_the_other_process(
             os.kill(holder.pid or 0, 9)
 
 
-def test_readers_see_committed_pages_while_a_sync_is_in_progress(db: Path) -> None:
+def test_readers_see_committed_pages_while_a_sync_is_in_progress(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtrack.store import ahead
+
+    monkeypatch.setattr(ahead, "BUDGET", 1)  # one page per transaction (this listing has all its pages at once)
     src = MemoryAdapter([make_run(i) for i in range(9)])
     seen: list[int] = []
     with runtrack.open_store(db) as store, runtrack.open_store(db) as reader:
