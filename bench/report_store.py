@@ -153,9 +153,11 @@ def seed(path: Path | str, runs: int | str) -> None:
 
 
 def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process."""
+    """Wall seconds and peak RSS (MB) of one child process (started in ``env``'s PYTHONPATH when it has one: with
+    ``-m`` the working directory comes first on ``sys.path``)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    cwd = env.get("PYTHONPATH") if env else None
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode() if proc.stderr else ""
@@ -193,7 +195,7 @@ def checkout(rev: str) -> tuple[Path, dict[str, str]]:
 def seed_with(env: dict[str, str], path: Path, runs: int) -> None:
     """:func:`seed` run by the runtrack that ``env`` imports."""
     code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import report_store; report_store.seed(*sys.argv[1:3])"
-    subprocess.run([sys.executable, "-c", code, str(path), str(runs)], env=env, check=True)
+    subprocess.run([sys.executable, "-c", code, str(path), str(runs)], env=env, cwd=env["PYTHONPATH"], check=True)
 
 
 def main() -> None:
