@@ -376,10 +376,21 @@ def store_changes(store: Store, sources: Sequence[str]) -> list[SyncChange]:
             )
             start = timestamp(min(p.started_at for p in passes))
             end = timestamp(max(p.finished_at for p in passes))
-            transitions = {
-                (None if old is None else _status(old), _status(new)): n
-                for old, new, n in conn.execute(sql, [start, end, *keys])
-            }
+            # runs first seen in the window whose status never changed have no history rows (their one status
+            # is in runs)
+            # (through the first-seen index, each checked for membership: not every member's id into an IN list)
+            firsts = (
+                "SELECT NULL, r.status, count(*) FROM runs r INDEXED BY runs_first_seen"
+                " WHERE r.first_seen_at >= ? AND r.first_seen_at <= ?"
+                " AND EXISTS (SELECT 1 FROM listing_members mm WHERE mm.run_id = r.id AND mm.listing_id IN"
+                f" (SELECT l.id FROM listings l WHERE l.listing_key IN ({marks})))"
+                " AND NOT EXISTS (SELECT 1 FROM status_history h WHERE h.uid = r.uid) GROUP BY r.status"
+            )
+            transitions: dict[tuple[RunStatus | None, RunStatus], int] = Counter()
+            for old, new, n in conn.execute(sql, [start, end, *keys]):
+                transitions[(None if old is None else _status(old), _status(new))] += n
+            for _, new, n in conn.execute(firsts, [start, end, *keys]):
+                transitions[(None, _status(new))] += n
             errors = [p.error for p in passes if p.error]
             out.append(
                 SyncChange(
@@ -392,7 +403,7 @@ def store_changes(store: Store, sources: Sequence[str]) -> list[SyncChange]:
                     deleted=sum(p.deleted for p in passes),
                     complete=all(p.complete for p in passes),
                     error=errors[0] if errors else None,
-                    transitions=transitions,
+                    transitions=dict(transitions),
                 )
             )
     finally:

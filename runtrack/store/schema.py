@@ -123,13 +123,15 @@ CREATE INDEX syncs_source ON syncs(source, id);
 
 # the report's typed columns (runtrack.store.facts), read through one covering index instead of parsing
 # metrics_json; errors and open (possibly stuck) runs through partial covering indexes of the few runs that
-# have one or are open (the report's OPEN_STATUSES); what a sync pass changed through the history's times
+# have one or are open (the report's OPEN_STATUSES); what a sync pass changed through the history's times and
+# the runs' first-seen times
 _V2_INDEXES = f"""
 CREATE INDEX runs_report ON runs(id, deleted_at, status, review_status, {", ".join(facts.COLUMNS)});
 CREATE INDEX runs_error ON runs(id, deleted_at, error) WHERE error IS NOT NULL AND error <> '';
 CREATE INDEX runs_open ON runs(id, deleted_at, status, started_at, created_at, native_id, uid, hour)
   WHERE status IN ('RUNNING', 'QUEUED');
 CREATE INDEX status_history_at ON status_history(at);
+CREATE INDEX runs_first_seen ON runs(first_seen_at);
 """
 _FILL_BATCH = 5000
 

@@ -263,10 +263,14 @@ class Store:
         return None if row is None else decode(row[0])
 
     def history(self, uid: str) -> list[StatusChange]:
-        """Every status the run had when a sync saw it change, oldest first."""
+        """Every status the run had when a sync saw it change, oldest first (the first one when it was first seen)."""
         rows = self._conn.execute(
             "SELECT at, status, status_raw FROM status_history WHERE uid = ? ORDER BY id", (uid,)
         ).fetchall()
+        if not rows:  # never changed status: its history is kept in runs only
+            rows = self._conn.execute(
+                "SELECT first_seen_at, status, status_raw FROM runs WHERE uid = ?", (uid,)
+            ).fetchall()
         return [StatusChange(at=_time(at) or _utcnow(), status=_status(s), status_raw=raw) for at, s, raw in rows]
 
     def syncs(self, source: str | None = None, limit: int | None = None) -> list[SyncRecord]:

@@ -162,6 +162,7 @@ class _Before(NamedTuple):
     status_raw: str | None
     deleted_at: str | None
     pass_id: int | None  #: the pass of this listing that last returned it
+    first_seen_at: str
 
 
 @attrs.define(kw_only=True)
@@ -188,7 +189,8 @@ class _Pass:
         for i in range(0, len(uids), _CHUNK):
             chunk = uids[i : i + _CHUNK]
             rows = self.conn.execute(
-                "SELECT r.uid, r.id, r.content_hash, r.status, r.status_raw, r.deleted_at, m.pass_id FROM runs r "
+                "SELECT r.uid, r.id, r.content_hash, r.status, r.status_raw, r.deleted_at, m.pass_id, r.first_seen_at "
+                "FROM runs r "
                 "LEFT JOIN listing_members m ON m.run_id = r.id AND m.listing_id = ? "
                 f"WHERE r.uid IN ({', '.join('?' * len(chunk))})",
                 [self.listing_id, *chunk],
@@ -217,6 +219,7 @@ class _Pass:
             updates: list[tuple[Any, ...]] = []
             changed_docs: list[tuple[str, int]] = []
             history: list[tuple[Any, ...]] = []
+            firsts: dict[str, tuple[Any, ...]] = {}  # a run's first status, written when it first changes
             members: list[tuple[int, int, int, str | None]] = []
             for uid, enc in encoded.items():
                 run = enc.run
@@ -225,7 +228,6 @@ class _Pass:
                     run_id, next_id = next_id, next_id + 1
                     inserts.append((run_id, *enc.row(self.source), now, now))
                     new_docs.append((run_id, enc.doc))
-                    history.append((uid, now, run.status.value, run.status_raw))
                     counts["inserted"] += 1
                 elif before.pass_id == self.pass_id:
                     # listed twice in one pass (a LangSmith run in two queues of one fan-out): the first one stays,
@@ -239,6 +241,7 @@ class _Pass:
                         changed_docs.append((enc.doc, run_id))
                         if (before.status, before.status_raw) != (run.status.value, run.status_raw):
                             history.append((uid, now, run.status.value, run.status_raw))
+                            firsts[uid] = (uid, before.first_seen_at, before.status, before.status_raw)
                         counts["changed"] += 1
                     else:
                         counts["unchanged"] += 1
@@ -250,7 +253,7 @@ class _Pass:
                 conn.executemany(_UPDATE_RUN, updates)
                 conn.executemany(_UPDATE_DOC, changed_docs)
             if history:
-                conn.executemany(_INSERT_HISTORY, history)
+                conn.executemany(_INSERT_HISTORY, self._first_statuses(firsts) + history)
             if members:
                 conn.executemany(_UPSERT_MEMBER, members)
             counts["read"] += len(items)
@@ -263,6 +266,17 @@ class _Pass:
             )
             if cursor is None:
                 self.complete(now)
+
+    def _first_statuses(self, firsts: dict[str, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The history rows of the first status of runs whose status changes now for the first time (a run's
+        history starts empty: :meth:`Store.history` reads an unchanged run's only status from ``runs``)."""
+        uids = list(firsts)
+        for i in range(0, len(uids), _CHUNK):
+            chunk = uids[i : i + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for (uid,) in self.conn.execute(f"SELECT DISTINCT uid FROM status_history WHERE uid IN ({marks})", chunk):
+                del firsts[uid]
+        return list(firsts.values())
 
     def _watermark(self, runs: Sequence[Run]) -> str | None:
         if self.spec is None:

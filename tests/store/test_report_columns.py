@@ -98,7 +98,7 @@ def test_a_version_1_store_is_upgraded_in_place_with_the_columns_filled(tmp_path
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"runs_report", "runs_error", "runs_open", "status_history_at"} <= indexes
+    assert {"runs_report", "runs_error", "runs_open", "status_history_at", "runs_first_seen"} <= indexes
     fresh_rows = sqlite3.connect(fresh).execute(f"SELECT uid, {COLUMNS} FROM runs ORDER BY id").fetchall()
     assert conn.execute(f"SELECT uid, {COLUMNS} FROM runs ORDER BY id").fetchall() == fresh_rows
     assert upgraded["sources"] == written["sources"]

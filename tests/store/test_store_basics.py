@@ -182,3 +182,29 @@ def test_secrets_never_reach_the_store_file(db: Path) -> None:
     with runtrack.open_store(db) as store:
         store.sync(MemoryAdapter([make_run(1)]))
     assert b"secret-memory-key" not in db.read_bytes()
+
+
+def test_history_rows_are_written_only_when_a_status_changes(db: Path) -> None:
+    times = [T0 + timedelta(hours=h) for h in range(1, 4)]
+    run = make_run(1, status=RunStatus.QUEUED)
+    src = MemoryAdapter([run, make_run(2)])
+    with runtrack.open_store(db) as store:
+        store.sync(src, clock=lambda: times[0])
+        conn = store.connect()
+        assert conn.execute("SELECT count(*) FROM status_history").fetchone() == (0,)  # a new run: nothing
+        assert [(h.at, h.status) for h in store.history(run.uid)] == [(times[0], RunStatus.QUEUED)]
+        running = attrs.evolve(run, status=RunStatus.RUNNING, status_raw="running")
+        src.data = [running, make_run(2)]
+        store.sync(src, clock=lambda: times[1])
+        done = attrs.evolve(running, status=RunStatus.SUCCEEDED, status_raw="succeeded")
+        src.data = [done, make_run(2)]
+        store.sync(src, clock=lambda: times[2])
+        assert [(h.at, h.status) for h in store.history(run.uid)] == [
+            (times[0], RunStatus.QUEUED),  # written with the first change, at the time the run was first seen
+            (times[1], RunStatus.RUNNING),
+            (times[2], RunStatus.SUCCEEDED),
+        ]
+        assert conn.execute("SELECT count(*) FROM status_history").fetchone() == (3,)
+        assert [h.status for h in store.history(make_run(2).uid)] == [RunStatus.SUCCEEDED]
+        assert store.history("no-such-uid") == []
+        conn.close()
