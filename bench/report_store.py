@@ -6,9 +6,13 @@ some fail) and adds 0.5 % new ones, so the store has a "previous sync" to compar
 in ``bench/.cache/`` (seeding a million runs takes minutes). Each measurement runs ``runtrack report --store`` in a
 fresh child process; peak RSS is the child's ``ru_maxrss``. ``--compare`` also times the per-run path (every stored
 run decoded and folded in Python, what ``report --store`` did before the SQL aggregation) in the same run.
+``--before REV`` also times ``runtrack report --store`` of an older git revision (its code from ``git archive``) in
+the same run, over its own cached store file seeded by that revision's code (an older store schema: a newer
+runtrack would upgrade the file in place, and the older one would then refuse it).
 
     .venv/bin/python bench/report_store.py                    # 1,000,000 runs: table and html
     .venv/bin/python bench/report_store.py --runs 100000 --compare
+    .venv/bin/python bench/report_store.py --before f92a918   # this tree and store schema 1's report, side by side
 """
 
 from __future__ import annotations
@@ -126,10 +130,11 @@ def bench_adapter(total: int, version: int) -> Any:
     return BenchAdapter()
 
 
-def seed(path: Path, runs: int) -> None:
+def seed(path: Path | str, runs: int | str) -> None:
     """Two sync passes of every shard into a new store at ``path`` (written under a temporary name first)."""
     import runtrack
 
+    path, runs = Path(path), int(runs)
     tmp = path.with_suffix(".partial")
     for leftover in tmp.parent.glob(tmp.name + "*"):
         leftover.unlink()
@@ -147,10 +152,12 @@ def seed(path: Path, runs: int) -> None:
     print(f"seeded {path} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
 
-def measure(argv: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process."""
+def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process (started in ``env``'s PYTHONPATH when it has one: with
+    ``-m`` the working directory comes first on ``sys.path``)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cwd = env.get("PYTHONPATH") if env else None
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode() if proc.stderr else ""
@@ -174,11 +181,29 @@ render(build(results, settings), sys.argv[2])
 """
 
 
+def checkout(rev: str) -> tuple[Path, dict[str, str]]:
+    """The tree of git revision ``rev`` under ``bench/.cache/`` and an environment that imports runtrack from it."""
+    sha = subprocess.run(["git", "rev-parse", "--short", rev], capture_output=True, text=True, check=True).stdout
+    tree = CACHE / f"tree-{sha.strip()}"
+    if not tree.exists():
+        tree.mkdir()
+        archive = subprocess.run(["git", "archive", rev], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree, {**os.environ, "PYTHONPATH": str(tree)}
+
+
+def seed_with(env: dict[str, str], path: Path, runs: int) -> None:
+    """:func:`seed` run by the runtrack that ``env`` imports."""
+    code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import report_store; report_store.seed(*sys.argv[1:3])"
+    subprocess.run([sys.executable, "-c", code, str(path), str(runs)], env=env, cwd=env["PYTHONPATH"], check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3, help="measurements per format (the median is shown)")
     parser.add_argument("--compare", action="store_true", help="also time the per-run Python path")
+    parser.add_argument("--before", metavar="REV", help="also time `report --store` of this git revision")
     args = parser.parse_args()
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"report_store_{args.runs}.db"
@@ -194,6 +219,17 @@ def main() -> None:
         samples.sort()
         wall, rss = samples[len(samples) // 2]
         rows.append((f"report --store --format {fmt}", wall, max(s[1] for s in samples), out.stat().st_size))
+    if args.before:
+        tree, env = checkout(args.before)
+        old = CACHE / f"report_store_{args.runs}.{tree.name}.db"
+        if not old.exists():
+            seed_with(env, old, args.runs)
+        for fmt in ("table", "html"):
+            out = CACHE / f"report_{args.runs}.{tree.name}.{fmt}"
+            argv = [*runtrack_cli, "report", "--store", str(old), "--format", fmt, "-o", str(out)]
+            samples = sorted(measure(argv, env) for _ in range(args.rounds))
+            wall, rss = samples[len(samples) // 2]
+            rows.append((f"{args.before}: --format {fmt}", wall, max(s[1] for s in samples), out.stat().st_size))
     if args.compare:  # once: the fold dominates, the format does not matter
         wall, rss = measure([sys.executable, "-c", PER_RUN, str(path), "table"])
         rows.append(("per-run Python fold (before), table", wall, rss, None))

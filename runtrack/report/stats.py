@@ -189,7 +189,7 @@ class Stats:
             self.reviewed += 1
         metrics = run.metrics
         if metrics:
-            self._add_metrics(run, metrics, hour)
+            self.add_metrics(metrics, run.scope, hour)
 
     def add_stuck(self, stuck: StuckRun, *, count: int = 1) -> None:
         """Count a stuck run (``count`` of them when fed in bulk) and keep it if it is among the oldest."""
@@ -207,7 +207,8 @@ class Stats:
         else:
             errors[OTHER_ERRORS] += n
 
-    def _add_metrics(self, run: Run, metrics: Mapping[str, Metric], hour: int | None) -> None:
+    def add_metrics(self, metrics: Mapping[str, Metric], scope: Mapping[str, Any], hour: int | None) -> None:
+        """Add one run's metrics (its ``scope`` names the cost's currency; ``hour`` is the run's, or None)."""
         predictions, correct = metrics.get(m.PREDICTIONS), metrics.get(m.CORRECT)
         if predictions is not None and correct is not None:
             self.predictions = add_metric(self.predictions, predictions)
@@ -225,7 +226,7 @@ class Stats:
             if usage is not None:
                 usage.tokens[name] = add_metric(usage.tokens.get(name, 0), value)
         if cost is not None:
-            currency = run.scope.get(m.CURRENCY) or m.DEFAULT_CURRENCY
+            currency = scope.get(m.CURRENCY) or m.DEFAULT_CURRENCY
             amount = to_decimal(cost)
             self.cost[currency] = self.cost.get(currency, Decimal(0)) + amount
             if usage is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..convert import dump_run, encode_json_line, json_default, load_run
 from ..model import Actor, Run
+from . import facts
 
 __all__ = ["RUN_COLUMNS", "Encoded", "decode", "encode", "timestamp"]
 
@@ -40,6 +41,7 @@ RUN_COLUMNS = (
     "tags_json",
     "schema_version",
     "content_hash",
+    *facts.COLUMNS,  # typed values for the report's aggregation (schema 2)
 )
 
 _orjson_dumps: Callable[..., bytes] | None
@@ -175,6 +177,9 @@ class Encoded:
             _json(data["tags"]),
             run.schema_version,
             self.hash,
+            *facts.report_values(
+                run.created_at or run.started_at, run.started_at, run.ended_at, run.metrics, run.scope
+            ),
         )
 
 

@@ -7,14 +7,16 @@ tables, versioned on their own, next to these. ``user_version`` counts this modu
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
+from . import facts
 from .errors import StoreError, StoreVersionError
 
 __all__ = ["BUSY_TIMEOUT_MS", "SCHEMA_VERSION", "configure", "connect", "ensure_schema"]
 
 #: Version of the tables below; a file with a higher ``user_version`` is refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: How long a statement waits for another connection's write lock before SQLite reports "database is locked".
 BUSY_TIMEOUT_MS = 30_000
@@ -119,8 +121,44 @@ CREATE TABLE syncs (
 CREATE INDEX syncs_source ON syncs(source, id);
 """
 
-#: ``_UPGRADES[v]`` turns a version ``v - 1`` store into version ``v``.
-_UPGRADES: dict[int, str] = {1: _V1}
+# the report's typed columns (runtrack.store.facts), read through one covering index instead of parsing
+# metrics_json; errors and open (possibly stuck) runs through partial covering indexes of the few runs that
+# have one or are open (the report's OPEN_STATUSES); what a sync pass changed through the history's times and
+# the runs' first-seen times
+_V2_INDEXES = f"""
+CREATE INDEX runs_report ON runs(id, deleted_at, status, review_status, {", ".join(facts.COLUMNS)});
+CREATE INDEX runs_error ON runs(id, deleted_at, error) WHERE error IS NOT NULL AND error <> '';
+CREATE INDEX runs_open ON runs(id, deleted_at, status, started_at, created_at, native_id, uid, hour)
+  WHERE status IN ('RUNNING', 'QUEUED');
+CREATE INDEX status_history_at ON status_history(at);
+CREATE INDEX runs_first_seen ON runs(first_seen_at);
+"""
+_FILL_BATCH = 5000
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    """Schema 2: the typed report columns, filled in place for the runs already stored, and their indexes."""
+    for column in facts.COLUMNS:
+        kind = {"currency": "TEXT", "metrics_odd": "INTEGER NOT NULL DEFAULT 0"}.get(column, "INTEGER")
+        conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+    update = f"UPDATE runs SET {', '.join(f'{c} = ?' for c in facts.COLUMNS)} WHERE id = ?"
+    select = "SELECT id, at, started_at, ended_at, metrics_json, scope_json FROM runs WHERE id > ? ORDER BY id LIMIT ?"
+    last = -(2**63)
+    while rows := conn.execute(select, (last, _FILL_BATCH)).fetchall():
+        conn.executemany(update, [(*facts.stored_values(*row[1:]), row[0]) for row in rows])
+        last = rows[-1][0]
+    _script(conn, _V2_INDEXES)
+
+
+def _script(conn: sqlite3.Connection, sql: str) -> None:
+    for statement in sql.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+#: ``_UPGRADES[v]`` turns a version ``v - 1`` store into version ``v`` (SQL, or a function for data that SQL alone
+#: cannot convert), inside one transaction.
+_UPGRADES: dict[int, str | Callable[[sqlite3.Connection], None]] = {1: _V1, 2: _v2}
 
 
 def configure(conn: sqlite3.Connection) -> sqlite3.Connection:
@@ -159,9 +197,11 @@ def ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
             if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= target:
                 conn.execute("COMMIT")
                 continue
-            for statement in _UPGRADES[target].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            upgrade = _UPGRADES[target]
+            if isinstance(upgrade, str):
+                _script(conn, upgrade)
+            else:
+                upgrade(conn)
             conn.execute(f"PRAGMA user_version = {target}")
             conn.execute("COMMIT")
         except BaseException:

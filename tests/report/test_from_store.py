@@ -93,6 +93,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
         ] + [edge_run(9000, "a")]
         for box in ("a", "b"):
             store.sync(adapter, source="mem", page_size=1000, clock=lambda: NOW, box=box)
+        # a second source listing every run: each run is a member of two listings, counted in both
+        store.sync(adapter, source="all", page_size=1000, clock=lambda: NOW)
         yield store
 
 
@@ -133,6 +135,8 @@ def test_sql_aggregation_equals_the_per_run_fold(store: Store, settings: ReportS
         assert boxes["box=b"]["duration_seconds"]["exact"] is False  # the sketch path was taken
         assert boxes["box=a"]["duration_seconds"]["exact"] is True
     assert sql["sources"][0]["totals"]["cost"]  # the edge costs were summed
+    assert [source["name"] for source in sql["sources"]] == ["mem", "all"]
+    assert sql["sources"][1]["totals"]["runs"] == sum(row["runs"] for row in sql["sources"][0]["scopes"])
 
 
 def test_what_changed_since_the_previous_sync(store: Store) -> None:
@@ -158,13 +162,3 @@ def test_sums_past_what_sqlite_integers_hold_fall_back_to_python(tmp_path: Path)
         settings = ReportSettings(now=NOW)
         (result,) = read_store(store, None, settings)
     assert result.groups["box=a"].tokens == {"input_tokens": 3 * 2**62} and result.read == 3
-
-
-def test_unixepoch_stand_in_matches_sqlite() -> None:
-    import sqlite3
-
-    from runtrack.report.from_store import unixepoch
-
-    text = "2025-03-01T12:34:56"
-    assert unixepoch(text) == sqlite3.connect(":memory:").execute("SELECT unixepoch(?)", (text,)).fetchone()[0]
-    assert unixepoch(None) is None
