@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from ..convert import dump_run, encode_json_line, json_default, load_run
+from ..convert import dump_run, encode_json_line, escape_surrogates, json_default, load_run
 from ..model import Actor, Run
 from . import facts
 
@@ -151,6 +151,9 @@ class Encoded:
         return _json(self.data)
 
     def row(self, source: str) -> tuple[Any, ...]:
+        return bindable(self._row(source))
+
+    def _row(self, source: str) -> tuple[Any, ...]:
         run = self.run
         created, started = timestamp(run.created_at), timestamp(run.started_at)
         data = self.data
@@ -181,6 +184,15 @@ class Encoded:
                 run.created_at or run.started_at, run.started_at, run.ended_at, run.metrics, run.scope
             ),
         )
+
+
+def bindable(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``row`` as SQLite can bind it: a lone surrogate (legal in JSON, so in a vendor's name or error) cannot be
+    encoded as UTF-8, so those columns get the text ``\\udXXX`` (the project's output rule, docs/security.md).
+    Only the query columns change: the run itself is read back from its lossless document."""
+    if all(not isinstance(v, str) or v.isascii() for v in row):
+        return row
+    return tuple(escape_surrogates(v) if isinstance(v, str) else v for v in row)
 
 
 def encode(run: Run) -> Encoded:

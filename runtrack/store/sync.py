@@ -33,7 +33,7 @@ from ..paginate import Page, RunIterator
 from ..progress import Progress
 from .ahead import batches
 from .errors import StoreWriteError
-from .rows import RUN_COLUMNS, Encoded, timestamp
+from .rows import RUN_COLUMNS, Encoded, bindable, timestamp
 
 __all__ = ["SyncJob", "SyncResult", "SyncSpec", "begin_pass", "listing_key", "scope_json", "write_pass", "writing"]
 
@@ -240,7 +240,7 @@ class _Pass:
                         updates.append((*enc.row(self.source)[1:], now, run_id))
                         changed_docs.append((enc.doc, run_id))
                         if (before.status, before.status_raw) != (run.status.value, run.status_raw):
-                            history.append((uid, now, run.status.value, run.status_raw))
+                            history.append(bindable((uid, now, run.status.value, run.status_raw)))
                             firsts[uid] = (uid, before.first_seen_at, before.status, before.status_raw)
                         counts["changed"] += 1
                     else:
