@@ -209,17 +209,16 @@ class Operations:
     ) -> dict[str, Any]:
         if scope:
             raise ServeError("scope: scope keywords filter live listings; from a store use source, status and since")
-        offset = decode_position(cursor, request, 1).skip if cursor else 0
+        # keyset paging in uid order: the cursor holds the last uid returned, so a deep page costs one index seek
+        after = (decode_position(cursor, request, 1).cursor or "") if cursor else ""
         with self._store() as store:
-            it = store.runs(source=source, status=status, since=since)
-            for _ in range(offset):
-                if next(it, None) is None:
-                    break
+            it = store.runs(source=source, status=status, since=since, after=after)
             runs = [run for _, run in zip(range(limit + 1), it, strict=False)]
         more = len(runs) > limit
+        page = runs[:limit]
         return {
-            "runs": [run_json(r, include_raw=include_raw) for r in runs[:limit]],
-            "next_cursor": encode_position(Position(skip=offset + limit), request) if more else None,
+            "runs": [run_json(r, include_raw=include_raw) for r in page],
+            "next_cursor": encode_position(Position(cursor=page[-1].uid), request) if more else None,
         }
 
     def get_run(

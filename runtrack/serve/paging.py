@@ -27,8 +27,8 @@ CURSOR_PREFIX = "rts1."
 @attrs.frozen
 class Position:
     listing: int = 0  #: index into the request's listings (or, from a store, unused)
-    cursor: str | None = None  #: adapter cursor of the page the position is in; None: the listing's start
-    skip: int = 0  #: items of that page already returned (from a store: runs already returned)
+    cursor: str | None = None  #: adapter cursor of the page the position is in (from a store: the last uid returned)
+    skip: int = 0  #: items of that page already returned
     #: the wire page size of the walk (the first call's ``limit`` unless the source configures one): re-fetching a
     #: page with its own cursor must give the same page, so it never changes with a later call's ``limit``
     page_size: int | None = None

@@ -212,13 +212,16 @@ class Store:
         changed_since: datetime | None = None,
         include_deleted: bool = False,
         listing: str | None = None,
+        after: str | None = None,
         batch: int = 500,
     ) -> Iterator[Run]:
         """The stored runs matching every filter given, each equal to the run the adapter produced.
 
         ``since``: created (else started) at or after it, or neither time known (as the live report counts);
         ``changed_since``: inserted, changed or marked deleted after it; ``listing``: a key of :meth:`listings`.
-        Runs come in storage order; the iterator reads ``batch`` rows at a time.
+        Runs come in storage order; the iterator reads ``batch`` rows at a time. ``after``: keyset paging, the runs
+        whose uid sorts after this uid, in uid order (pass the last uid of one page to get the next page; each page
+        costs an index seek, however deep).
         """
         clause, params = where(
             platform=platform,
@@ -229,6 +232,9 @@ class Store:
             include_deleted=include_deleted,
             listing=listing,
         )
+        if after is not None:
+            clause = f"{clause} AND r.uid > ?" if clause else " WHERE r.uid > ?"
+            clause, params = f"{clause} ORDER BY r.uid", [*params, after]
         cursor = self._conn.execute(f"SELECT d.doc FROM runs r JOIN run_docs d ON d.id = r.id{clause}", params)
         return _decoded(cursor, batch)
 
