@@ -11,34 +11,19 @@ import responses
 import runtrack
 from runtrack.http import Transport
 
+from .fake_clock import FakeClock
+
 BASE = "https://api.example.test"
 
 
-class Clock:
-    """A fake monotonic clock; sleeping on it moves it on."""
-
-    def __init__(self) -> None:
-        self.now = 500.0
-        self.sleeps: list[float] = []
-        self.lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self.lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
-
-
-def transport(clock: Clock, **kw: Any) -> Transport:
+def transport(clock: FakeClock, **kw: Any) -> Transport:
     return Transport(BASE, platform="demo", sleep=clock.sleep, clock=clock, rng=lambda: 1.0, **kw)
 
 
 @responses.activate
 def test_requests_are_paced_at_the_rate_limit() -> None:
     responses.get(f"{BASE}/x", json=[])
-    clock = Clock()
+    clock = FakeClock(500.0)
     t = transport(clock, rate_limit=4)  # a burst of 1 (a quarter second's worth), then one every 0.25 s
     for _ in range(5):
         t.get_json("x")
@@ -49,7 +34,7 @@ def test_requests_are_paced_at_the_rate_limit() -> None:
 @responses.activate
 def test_without_a_rate_limit_nothing_waits() -> None:
     responses.get(f"{BASE}/x", json=[])
-    clock = Clock()
+    clock = FakeClock(500.0)
     t = transport(clock)
     for _ in range(20):
         t.get_json("x")
@@ -60,7 +45,7 @@ def test_without_a_rate_limit_nothing_waits() -> None:
 def test_retry_after_is_the_only_wait_and_pushes_the_next_slot_out() -> None:
     responses.get(f"{BASE}/x", status=429, headers={"Retry-After": "3"})
     responses.get(f"{BASE}/x", json=[])
-    clock = Clock()
+    clock = FakeClock(500.0)
     t = transport(clock, rate_limit=2)
     t.get_json("x")
     # the limiter's own 0.5 s is inside the 3 s the vendor asked for: one sleep of 3 s, not 3.5 s
@@ -73,7 +58,7 @@ def test_retry_after_is_the_only_wait_and_pushes_the_next_slot_out() -> None:
 def test_backoff_and_the_limiter_do_not_stack() -> None:
     responses.get(f"{BASE}/x", status=503)
     responses.get(f"{BASE}/x", json=[])
-    clock = Clock()
+    clock = FakeClock(500.0)
     t = transport(clock, rate_limit=1, backoff=2.0)
     t.get_json("x")
     assert clock.sleeps == [2.0]  # the backoff (rng 1.0: the full step), which covers the limiter's 1 s
@@ -84,7 +69,7 @@ def test_a_429_pauses_every_thread_of_the_instance() -> None:
     responses.get(f"{BASE}/slow", status=429, headers={"Retry-After": "5"})
     responses.get(f"{BASE}/slow", json=[])
     responses.get(f"{BASE}/other", json=[])
-    clock = Clock()
+    clock = FakeClock(500.0)
     t = transport(clock)  # no rate limit at all: the vendor's pause still holds the other thread
     waits: dict[str, float] = {}
 
@@ -110,7 +95,7 @@ def test_congestion_hears_of_429s_and_successes() -> None:
     responses.get(f"{BASE}/x", status=429)
     responses.get(f"{BASE}/x", status=429)
     responses.get(f"{BASE}/x", json=[])
-    clock = Clock()
+    clock = FakeClock(500.0)
     t = transport(clock)
     assert t.congestion.limit(8) == 8
     t.get_json("x")

@@ -8,21 +8,7 @@ import pytest
 
 from runtrack.ratelimit import Congestion, RateLimiter
 
-
-class FakeClock:
-    """A clock that only moves when someone sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-        self.lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self.lock:
-            self.sleeps.append(seconds)
+from .fake_clock import FakeClock
 
 
 def limiter(per_second: float | None, burst: int = 1) -> tuple[RateLimiter, FakeClock]:
