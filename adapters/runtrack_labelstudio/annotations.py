@@ -12,7 +12,7 @@ controls.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -20,7 +20,7 @@ import attrs
 
 from runtrack.convert import parse_datetime
 from runtrack.errors import ConfigurationError, PayloadError
-from runtrack.paginate import END, HttpListing, Request, RunIterator, State, Strategy
+from runtrack.paginate import HttpListing, PageNumber, Request, RunIterator, Strategy
 
 if TYPE_CHECKING:
     from runtrack.http import Transport
@@ -30,7 +30,6 @@ __all__ = [
     "Annotation",
     "Control",
     "LabelStudioAnnotations",
-    "PageNumbers",
     "Task",
     "parse_label_config",
     "parse_task",
@@ -166,40 +165,6 @@ def _annotation(item: Any, task_id: int, path: str) -> Annotation:
     )
 
 
-@attrs.frozen(kw_only=True)
-class PageNumbers:
-    """``?page=N&page_size=S`` (1-based) with ``total`` in the body: the state is the page number. Ends on an
-    empty or short page, or once ``total`` items were read (Label Studio answers 404 for a page past the end)."""
-
-    items_field: str = "tasks"
-    total_field: str = "total"
-    may_drift: bool = True
-
-    def request(self, base: Request, state: State, page_size: int | None) -> Request:
-        params = {**base.params, "page": int(state or 1)}
-        if page_size is not None:
-            params["page_size"] = page_size
-        return attrs.evolve(base, params=params)
-
-    def items(self, body: Any) -> tuple[str, Sequence[Any]]:
-        if not isinstance(body, dict) or not isinstance(body.get(self.items_field), list):
-            raise PayloadError(f"expected an object with an array {self.items_field!r}", path="$")
-        return f"$.{self.items_field}", body[self.items_field]
-
-    def next_state(self, body: Any, items: Sequence[Any], state: State, page_size: int | None) -> State:
-        page = int(state or 1)
-        total = body.get(self.total_field)
-        if not items or (page_size is not None and len(items) < page_size):
-            return END
-        if isinstance(total, int) and page_size is not None and page * page_size >= total:
-            return END
-        return page + 1
-
-    def total(self, body: Any) -> int | None:
-        total = body.get(self.total_field) if isinstance(body, dict) else None
-        return total if isinstance(total, int) and not isinstance(total, bool) else None
-
-
 def _task_id(item: Any) -> Any:
     return item.get("id") if isinstance(item, dict) else None
 
@@ -253,8 +218,8 @@ class LabelStudioAnnotations:
         )
 
 
-# cast: the core's Strategy protocol declares ``may_drift`` settable; the frozen strategies make it read-only.
-_PAGE_NUMBERS = cast(Strategy, PageNumbers())
+# cast: the Strategy protocol declares ``may_drift`` settable; the frozen strategies make it read-only.
+_PAGE_NUMBERS = cast(Strategy, PageNumber(items_field="tasks"))
 
 
 def _project_id(value: Any) -> str:

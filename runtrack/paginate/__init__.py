@@ -4,7 +4,7 @@ Pieces, from the wire up, one module per job:
 
 * :mod:`.strategies`: a :class:`Strategy` per style decides the next request, the end and the total from the last
   response; it never does I/O (:class:`OffsetLimit`, :class:`PageToken` for query, body and cursor-in-body tokens,
-  :class:`NextLink`, :class:`Unpaginated`);
+  :class:`NextLink`, :class:`PageNumber`, :class:`Unpaginated`);
 * :mod:`.loop`: :class:`HttpListing` is the ONE loop: it owns the HTTP calls, end detection, the loop guard, the
   page budget, exactly-once under drift and item mapping, and yields :class:`RawPage` objects whose states are
   plain JSON values;
@@ -25,7 +25,7 @@ from .fanout import FanOut
 from .iterator import RunIterator
 from .loop import HttpListing
 from .pages import END, Listing, Page, RawPage, SkippedItem, StaticListing
-from .strategies import NextLink, OffsetLimit, PageToken, Strategy, Unpaginated
+from .strategies import NextLink, OffsetLimit, PageNumber, PageToken, Strategy, Unpaginated
 
 __all__ = [
     "CURSOR_PREFIX",
@@ -38,6 +38,7 @@ __all__ = [
     "NextLink",
     "OffsetLimit",
     "Page",
+    "PageNumber",
     "PageToken",
     "RawPage",
     "Request",

@@ -3,7 +3,8 @@
 from .base import Addressable, Strategy
 from .next_link import NextLink
 from .offset_limit import OffsetLimit
+from .page_number import PageNumber
 from .page_token import PageToken
 from .unpaginated import Unpaginated
 
-__all__ = ["Addressable", "NextLink", "OffsetLimit", "PageToken", "Strategy", "Unpaginated"]
+__all__ = ["Addressable", "NextLink", "OffsetLimit", "PageNumber", "PageToken", "Strategy", "Unpaginated"]
