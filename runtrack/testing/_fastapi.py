@@ -78,6 +78,13 @@ class Query:
             self._err("less_than_equal", name, f"Input should be less than or equal to {le}", raw, {"le": le})
         return value
 
+    def offset_limit(self, maximum: int) -> tuple[int, int]:
+        """``offset`` (from 0) and ``limit`` (1..``maximum``, default ``maximum``), as LangSmith's list endpoints
+        read them."""
+        offset = self.integer("offset", 0, ge=0) or 0
+        limit = self.integer("limit", maximum, ge=1, le=maximum) or maximum
+        return offset, limit
+
     def boolean(self, name: str) -> bool | None:
         """An optional boolean parameter."""
         raw = self.req.q(name)

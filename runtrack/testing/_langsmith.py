@@ -230,8 +230,7 @@ class FakeLangSmith(FakeServer):
         if denied is not None:
             return denied
         qp = Query(req)
-        offset = qp.integer("offset", 0, ge=0) or 0
-        limit = qp.integer("limit", MAX_PAGE, ge=1, le=MAX_PAGE) or MAX_PAGE
+        offset, limit = qp.offset_limit(MAX_PAGE)
         try:
             qp.check()
         except Invalid as exc:
@@ -264,8 +263,7 @@ class FakeLangSmith(FakeServer):
                 self.runs_endpoint_status,
             )
         qp = Query(req)
-        offset = qp.integer("offset", 0, ge=0) or 0
-        limit = qp.integer("limit", MAX_PAGE, ge=1, le=MAX_PAGE) or MAX_PAGE
+        offset, limit = qp.offset_limit(MAX_PAGE)
         status = qp.choice("status", ("needs_my_review", "needs_others_review", "completed"))
         archived = qp.boolean("archived")
         qp.boolean("include_stats")

@@ -253,8 +253,7 @@ class FeedbackStore:
         if denied is not None:
             return denied
         qp = Query(req)
-        offset = qp.integer("offset", 0, ge=0) or 0
-        limit = qp.integer("limit", MAX_LIMIT, ge=1, le=MAX_LIMIT) or MAX_LIMIT
+        offset, limit = qp.offset_limit(MAX_LIMIT)
         try:
             qp.check()
         except Invalid as exc:
