@@ -1,10 +1,12 @@
 """Lossless, checkpointed export of every configured source to one JSON Lines file (or to standard output).
 
-After each page, the page's runs are written (a page whole or not at all), flushed and fsync'ed, and then
-``FILE.checkpoint.json`` is replaced atomically with each listing's ``page.next_cursor`` and the output's byte size
-at that moment. On resume the output is truncated back to that size (dropping anything written after the last
-checkpoint) and each unfinished listing continues from its cursor: every run ends up in the file exactly once. A
-completed export marks its checkpoint complete, so running it again reports "already complete".
+Each page's runs are appended whole (a failed write is cut back to the page before). At most every
+:data:`CHECKPOINT_INTERVAL` seconds (and when the export ends, fails or is interrupted) the output is fsync'ed and
+then ``FILE.checkpoint.json`` is replaced atomically with each listing's ``page.next_cursor`` and the output's byte
+size as of the last whole page. On resume the output is truncated back to that size (dropping anything written
+after the last checkpoint) and each unfinished listing continues from its cursor: every run ends up in the file
+exactly once, and a crash costs at most the pages of the last interval, read again. A completed export marks its
+checkpoint complete, so running it again reports "already complete".
 
 Listings are read by up to ``jobs`` workers at once (:mod:`runtrack.unit_pool`) and written in configuration order:
 the output is the same bytes as one listing after the other. A listing read ahead of its turn keeps its pages in an
@@ -20,6 +22,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,6 +40,7 @@ from .sources import connect_source, describe_failure
 from .unit_pool import in_order
 
 __all__ = [
+    "CHECKPOINT_INTERVAL",
     "CHECKPOINT_SUFFIX",
     "CHECKPOINT_VERSION",
     "DEFAULT_JOBS",
@@ -50,8 +54,13 @@ __all__ = [
 
 CHECKPOINT_SUFFIX = ".checkpoint.json"
 CHECKPOINT_VERSION = 1
+#: seconds between checkpoints at most (an fsync of the output and of the checkpoint each): what a crash can cost
+CHECKPOINT_INTERVAL = 1.0
 #: listings read at once by default (each source's rate limit still holds for all of them together)
 DEFAULT_JOBS = 4
+#: pages of one listing in flight at once where the source sets no ``concurrency`` (an export reads whole listings;
+#: the rate limit and the adaptive window still hold)
+LISTING_CONCURRENCY = 4
 #: the output name that means standard output (no checkpoint: such an export cannot resume)
 STDOUT = "-"
 
@@ -107,12 +116,29 @@ def _units(config: Config) -> list[tuple[SourceSpec, Mapping[str, Any], Unit]]:
 
 
 class _Checkpoint:
+    """The export's state on disk. :meth:`mark` takes a consistent picture (the output's size after a whole page,
+    and every listing's cursor for that size); :meth:`save` writes the last picture taken."""
+
     def __init__(self, path: Path, output: Path, units: list[Unit]) -> None:
         self.path = path
         self.output = output
         self.units = units
-        self.offset = 0
         self.complete = False
+        self._picture: tuple[int, list[dict[str, Any]]] = (0, [])
+
+    @property
+    def offset(self) -> int:
+        """The output's size in the last picture."""
+        return self._picture[0]
+
+    @property
+    def runs(self) -> int:
+        """Runs in the output up to :attr:`offset`."""
+        return sum(u["runs"] for u in self._picture[1])
+
+    def mark(self, offset: int) -> None:
+        # one assignment: an interrupt at any point leaves the previous picture or this one, never half of each
+        self._picture = (offset, [attrs.asdict(u) for u in self.units])
 
     def save(self) -> None:
         data = {
@@ -120,9 +146,9 @@ class _Checkpoint:
             "output": self.output.name,
             "complete": self.complete,
             "offset": self.offset,
-            "runs": sum(u.runs for u in self.units),
+            "runs": self.runs,
             "updated_at": format_datetime(datetime.now(timezone.utc)),
-            "units": [attrs.asdict(u) for u in self.units],
+            "units": self._picture[1],
         }
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
@@ -161,7 +187,7 @@ class _Checkpoint:
                     "restore it, or pass --restart to export again from the start"
                 )
             unit.cursor, unit.done, unit.runs = s.get("cursor"), bool(s.get("done")), int(s.get("runs", 0))
-        self.offset = offset
+        self.mark(offset)
         self.complete = bool(data.get("complete")) and all(u.done for u in self.units)
 
 
@@ -179,11 +205,10 @@ def _what(exc: OSError) -> str:
 
 def _write_error(exc: OSError, path: Path, checkpoint: _Checkpoint) -> ExportWriteError:
     """What happened, where, and how to go on: the message of a failed write."""
-    runs = sum(u.runs for u in checkpoint.units)
     return ExportWriteError(
         f"cannot write {path}: {_what(exc)}. The export stopped; {checkpoint.output} "
-        f"holds the {runs} runs recorded in {checkpoint.path}. Free space (or raise the limit) and run the same "
-        "command again to resume."
+        f"holds the {checkpoint.runs} runs recorded in {checkpoint.path}. Free space (or raise the limit) and run the "
+        "same command again to resume."
     )
 
 
@@ -197,6 +222,7 @@ def _prepare(output: Path, checkpoint: _Checkpoint, *, restart: bool, overwrite:
             checkpoint.complete = False
             for unit in checkpoint.units:
                 unit.cursor, unit.done, unit.runs = None, False, 0
+            checkpoint.mark(checkpoint.offset)
         elif checkpoint.complete:
             if not output.exists() or output.stat().st_size != checkpoint.offset:
                 raise ExportStateError(
@@ -228,37 +254,51 @@ def _prepare(output: Path, checkpoint: _Checkpoint, *, restart: bool, overwrite:
             pass
     except OSError as exc:
         raise _write_error(exc, output, checkpoint) from None
-    checkpoint.offset = 0
+    checkpoint.mark(0)
     checkpoint.save()
     return False
 
 
 class _FileTarget:
-    """Pages appended to the output (unbuffered: nothing is left to flush after a failed write), each followed by
-    its checkpoint."""
+    """Pages appended to the output (unbuffered: nothing is left to flush after a failed write); the checkpoint
+    pictured after every whole page and saved at most every :data:`CHECKPOINT_INTERVAL` seconds."""
 
     def __init__(self, fd: int, checkpoint: _Checkpoint) -> None:
         self.fd = fd
         self.checkpoint = checkpoint
+        self.size = checkpoint.offset
+        self.saved_at = time.monotonic()
 
     def write(self, block: bytes) -> None:
         view = memoryview(block)
         try:
             while view:
-                view = view[os.write(self.fd, view) :]
-            os.fsync(self.fd)
+                written = os.write(self.fd, view)
+                self.size += written
+                view = view[written:]
         except OSError as exc:
-            self.rewind()
             raise _write_error(exc, self.checkpoint.output, self.checkpoint) from None
-        self.checkpoint.offset = os.fstat(self.fd).st_size
+
+    def mark(self) -> None:
+        """A page is whole in the file and the listings' state says so; saved when the interval is up."""
+        self.checkpoint.mark(self.size)
+        if time.monotonic() - self.saved_at >= CHECKPOINT_INTERVAL:
+            self.save()
 
     def rewind(self) -> None:
-        """Back to the last checkpoint: a page is in the file whole or not at all."""
+        """Back to the last whole page (a page is in the file whole or not at all)."""
         with contextlib.suppress(OSError):  # the resume truncates to the checkpoint anyway
             os.ftruncate(self.fd, self.checkpoint.offset)
+            self.size = self.checkpoint.offset
 
     def save(self) -> None:
-        self.checkpoint.save()  # only after the page is on disk: a crash before this re-fetches the page
+        """fsync the output, then save the checkpoint: a crash before this re-fetches the pages since the last."""
+        try:
+            os.fsync(self.fd)
+        except OSError as exc:
+            raise _write_error(exc, self.checkpoint.output, self.checkpoint) from None
+        self.checkpoint.save()
+        self.saved_at = time.monotonic()
 
 
 class _StreamTarget:
@@ -270,6 +310,9 @@ class _StreamTarget:
     def write(self, block: bytes) -> None:
         self.stream.write(block)
         self.stream.flush()
+
+    def mark(self) -> None:
+        pass
 
     def rewind(self) -> None:
         pass
@@ -417,7 +460,8 @@ def _run(
             adapter = adapters.get(spec.name)
             if adapter is None:
                 try:
-                    adapter = adapters[spec.name] = connect_source(spec, environ)
+                    adapter = connect_source(spec, environ, defaults={"concurrency": LISTING_CONCURRENCY})
+                    adapters[spec.name] = adapter
                 except Exception as exc:
                     adapter = adapters[spec.name] = exc
         if isinstance(adapter, BaseException):
@@ -447,22 +491,26 @@ def _run(
                     unit.cursor = next_cursor
                     unit.runs += n
                     unit.done = next_cursor is None
-                    target.save()
+                    target.mark()
                     result.written += n
                     progress.advance(n)
                 unit.done = True  # the listing ended (or max_items was reached)
-                target.save()
+                target.mark()
                 progress.finish()
             except (KeyboardInterrupt, ExportWriteError):
                 target.rewind()
+                with contextlib.suppress(ExportWriteError):  # keep the pages written whole, if the disk allows
+                    target.save()
                 raise
             except Exception as exc:
                 progress.finish(failed=True)
                 unit.error = describe_failure(exc)
                 result.failures.append((unit.key, unit.error))
+                target.mark()
                 target.save()
                 if on_failure is not None:
                     on_failure(unit.key, exc)
+        target.save()
     finally:
         for adapter in adapters.values():
             if isinstance(adapter, Adapter):

@@ -13,7 +13,7 @@ import attrs
 from .adapter import Adapter
 from .config import ConfigFileError, SourceSpec
 from .errors import ConfigurationError, RuntrackError
-from .plugins import connect
+from .plugins import adapter_registry, connect
 from .progress import Progress
 from .report import Collector, ReportSettings, SourceResult, scope_label
 
@@ -38,9 +38,19 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def connect_source(spec: SourceSpec, environ: Mapping[str, str] | None = None) -> Adapter:
-    """``runtrack.connect(spec.adapter, ...)`` with the source's options and secrets from the environment."""
-    return connect(spec.adapter, **spec.connect_options(environ))
+def connect_source(
+    spec: SourceSpec, environ: Mapping[str, str] | None = None, *, defaults: Mapping[str, Any] | None = None
+) -> Adapter:
+    """``runtrack.connect(spec.adapter, ...)`` with the source's options and secrets from the environment.
+
+    ``defaults`` are options the caller prefers to the adapter's own defaults: each is used when the source does not
+    set it and the adapter has it (``export`` reads whole listings with several pages in flight)."""
+    options = spec.connect_options(environ)
+    if defaults:
+        info = adapter_registry().get(spec.adapter)
+        known = {o.name for o in info.cls.options} if info is not None else set()
+        options = {**{k: v for k, v in defaults.items() if k in known}, **options}
+    return connect(spec.adapter, **options)
 
 
 def check_scopes(

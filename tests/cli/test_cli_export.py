@@ -105,6 +105,7 @@ def test_crash_between_write_and_checkpoint_leaves_no_duplicates(
     cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A page reached the disk but its checkpoint did not (power loss): the resume truncates and re-fetches it."""
+    monkeypatch.setattr(export_module, "CHECKPOINT_INTERVAL", 0.0)  # a checkpoint after every page
     for box in "ab":
         mock_box(mocked, box)
     mock_box(mocked, "c", BASE2)
@@ -127,6 +128,93 @@ def test_crash_between_write_and_checkpoint_leaves_no_duplicates(
         fp.write('{"half a li')  # and a torn write after it
 
     monkeypatch.setattr(export_module._Checkpoint, "save", real_save)
+    res = cli("export", "--config", str(config_file), "-o", str(out))
+    assert res.code == 0, res
+    assert read(out) == everything()
+
+
+class FrozenClock:
+    """``time.monotonic`` for the export module that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def counted_saves(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The offsets of every checkpoint saved from now on."""
+    offsets: list[int] = []
+    real_save = export_module._Checkpoint.save
+
+    def save(self: Any) -> None:
+        offsets.append(self.offset)
+        real_save(self)
+
+    monkeypatch.setattr(export_module._Checkpoint, "save", save)
+    return offsets
+
+
+def test_checkpoints_wait_for_the_interval_not_for_every_page(
+    cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two fsyncs per page made the export wait on the disk; now a checkpoint is saved when CHECKPOINT_INTERVAL has
+    passed since the last one (and at the end), its offset that of a whole page."""
+    mock_box(mocked, "a")
+    mock_box(mocked, "b")
+    mock_box(mocked, "c", BASE2)
+    clock = FrozenClock()
+    monkeypatch.setattr(export_module, "time", clock)
+    saves = counted_saves(monkeypatch)
+    out = tmp_path / "runs.jsonl"
+    res = cli("export", "--config", str(config_file), "-o", str(out), "--jobs", "1")
+    assert res.code == 0, res
+    assert read(out) == everything()
+    size = out.stat().st_size
+    assert saves == [0, size, size]  # the empty start, the end of the listings, "complete": none per page
+
+    saves.clear()
+    real_write = export_module._FileTarget.write
+
+    def slow_write(self: Any, block: bytes) -> None:  # every page takes 0.4 s of the clock
+        real_write(self, block)
+        clock.now += 0.4
+
+    monkeypatch.setattr(export_module._FileTarget, "write", slow_write)
+    res = cli("export", "--config", str(config_file), "-o", str(out), "--jobs", "1", "--overwrite")
+    assert res.code == 0, res
+    pages = len(mocked.calls) // 2  # the same requests as the first export
+    assert 3 < len(saves) < pages  # about one checkpoint every third page
+    lines = out.read_bytes().splitlines(keepends=True)
+    whole = {sum(len(x) for x in lines[:i]) for i in range(len(lines) + 1)}
+    assert set(saves) <= whole  # every checkpoint at the end of a line
+
+
+def test_a_crash_between_checkpoints_costs_the_pages_since_then_and_nothing_else(
+    cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed with pages written after the last checkpoint: the resume cuts them off and reads them again."""
+    for box in "ab":
+        mock_box(mocked, box)
+    mock_box(mocked, "c", BASE2)
+    monkeypatch.setattr(export_module, "time", FrozenClock())  # no checkpoint falls due before the crash
+    real_write = export_module._FileTarget.write
+    calls = {"n": 0}
+
+    def dying_write(self: Any, block: bytes) -> None:
+        calls["n"] += 1
+        if calls["n"] == 5:  # 4 whole pages are in the file, none of them in a checkpoint
+            raise SystemExit("killed")
+        real_write(self, block)
+
+    monkeypatch.setattr(export_module._FileTarget, "write", dying_write)
+    out = tmp_path / "runs.jsonl"
+    with pytest.raises(SystemExit):
+        cli("export", "--config", str(config_file), "-o", str(out), "--jobs", "1")
+    assert read(out) == everything()[:7] and checkpoint(out)["offset"] == 0  # a's 5 runs and b's first 2
+
+    monkeypatch.setattr(export_module._FileTarget, "write", real_write)
     res = cli("export", "--config", str(config_file), "-o", str(out))
     assert res.code == 0, res
     assert read(out) == everything()

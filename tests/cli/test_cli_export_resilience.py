@@ -10,6 +10,7 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 import responses
 
 import runtrack
+from runtrack import export as export_module
 from runtrack.config import load_config
 from runtrack.export import export
 from runtrack.testing import FakeLangSmith
@@ -84,6 +86,7 @@ def test_a_checkpoint_that_cannot_be_written_is_named_too(
     cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mock_all(mocked)
+    monkeypatch.setattr(export_module, "CHECKPOINT_INTERVAL", 0.0)  # a checkpoint after every page
     out = tmp_path / "runs.jsonl"
     real_fsync = os.fsync
     calls = {"n": 0}
@@ -275,3 +278,42 @@ def test_kill_9_at_a_random_moment_then_rerun_gives_every_run_once(
     again = run_cli(CHILD, tmp_path, fake, *args)
     assert again.returncode == 0, again.stderr
     assert [r.native_id for r in read(out)] == all_ids(fake)
+
+
+# --------------------------------------------------------------------------- pages in flight
+
+
+def most_requests_at_once(fake: FakeLangSmith) -> list[int]:
+    """``[peak]``: the most requests ``fake`` was answering at the same time, from now on."""
+    lock, now, peak = threading.Lock(), [0], [0]
+    serve = fake._serve
+
+    def counted(*args: Any) -> Any:
+        with lock:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+        try:
+            return serve(*args)
+        finally:
+            with lock:
+                now[0] -= 1
+
+    fake._serve = counted  # type: ignore[method-assign]
+    return peak
+
+
+@pytest.mark.parametrize(("configured", "expected"), [(None, export_module.LISTING_CONCURRENCY), (1, 1)])
+def test_an_export_keeps_several_pages_of_a_listing_in_flight_unless_the_source_says_otherwise(
+    configured: int | None, expected: int, tmp_path: Path, fake: FakeLangSmith
+) -> None:
+    """One listing at a time (``--jobs 1``): the pages of a queue travel LISTING_CONCURRENCY at once, because a
+    listing read one page after another waits a round trip per page; a source's own ``concurrency`` wins."""
+    fake.faults.configure(latency=0.05)
+    cfg, out = ls_config(tmp_path, fake), tmp_path / "runs.jsonl"
+    if configured is not None:
+        cfg.write_text(cfg.read_text() + f"concurrency = {configured}\n")
+    peak = most_requests_at_once(fake)
+    result = export(load_config(cfg), out, jobs=1, environ={"RT_TEST_LS_KEY": fake.api_key})
+    assert result.complete
+    assert [r.native_id for r in read(out)] == all_ids(fake)  # every run once, in order
+    assert peak[0] == expected

@@ -109,3 +109,25 @@ def test_progress_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     silent.advance(5)
     silent.finish()
     assert silent.count == 5
+
+
+def test_a_command_runs_with_the_collector_tuned_for_bulk_and_leaves_it_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Full collections walked the start-up objects again and again while pages were decoded; a command now runs
+    with them frozen and a higher threshold, and a caller of main() in its own process gets its settings back."""
+    import gc
+
+    from runtrack import cli as cli_module
+
+    seen: dict[str, object] = {}
+
+    def dispatch(*args: object) -> int:
+        seen["threshold"], seen["frozen"] = gc.get_threshold(), gc.get_freeze_count()
+        return 0
+
+    monkeypatch.setattr(cli_module, "_dispatch", dispatch)
+    before = gc.get_threshold()
+    assert cli_module.main(["adapters"]) == 0
+    assert seen["threshold"] == (20_000, 10, 10) and isinstance(seen["frozen"], int) and seen["frozen"] > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
