@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from typing import Any
 
 import pytest
@@ -71,6 +72,41 @@ def test_seen_ids_remember_every_id() -> None:
     assert all(d in seen for d in digests[:10_000])
     assert not any(d in seen for d in digests[10_000:])
     assert len(seen) == 10_000
+
+
+def test_seen_ids_claim_pages_across_many_merges_exactly_as_a_set_would() -> None:
+    """Pages claimed one after another (the recent set is merged into the sorted array many times on the way):
+    each digest is new exactly once, whether it comes again in the same page, the next, or 30,000 ids later."""
+    rng = random.Random(7)
+    seen, reference = SeenIds(), set()
+    for page in range(400):
+        ids = [rng.randrange(60_000) for _ in range(100)]
+        digests = [SeenIds.digest(f"run-{i}") for i in ids]
+        kept, leading = seen.claim(digests)
+        expected = []
+        for index, digest in enumerate(digests):
+            if digest not in reference:
+                reference.add(digest)
+                expected.append(index)
+        assert kept == expected, page
+        assert leading == (expected[0] if expected else len(digests))
+    assert len(seen) == len(reference) and len(seen._sorted) > 20_000  # most of them went through merges
+
+
+def test_seen_ids_filter_grows_with_the_listing_and_never_forgets() -> None:
+    """Past 65,536 ids the bitmap in front of the array is rebuilt twice as large: every id stays a member, and
+    ids never added stay out (the filter only spares lookups, it never answers "seen")."""
+    seen = SeenIds()
+    digests = [SeenIds.digest(f"run-{i}") for i in range(150_000)]
+    first = len(seen._bits)
+    kept, _ = seen.claim(digests[:100_000])
+    assert kept == list(range(100_000))
+    for d in digests[100_000:120_000]:
+        seen.add(d)
+    assert len(seen._bits) > first
+    assert all(d in seen for d in digests[:120_000])
+    assert not any(d in seen for d in digests[120_000:])
+    assert seen.claim(digests[110_000:130_000]) == (list(range(10_000, 20_000)), 10_000)
 
 
 def test_next_links_that_keep_serving_the_same_page_stop() -> None:
