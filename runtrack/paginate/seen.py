@@ -1,4 +1,4 @@
-"""Every id a listing has delivered, remembered for about 10 bytes each."""
+"""Every id a listing has delivered, remembered for about 16 bytes each."""
 
 from __future__ import annotations
 
