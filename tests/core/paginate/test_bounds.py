@@ -10,6 +10,7 @@ import pytest
 
 from runtrack.errors import PaginationError
 from runtrack.paginate import HttpListing, NextLink, OffsetLimit, PageToken, Request, RunIterator
+from runtrack.paginate import seen as seen_module
 from runtrack.paginate.loop import DEFAULT_MAX_PAGES
 from runtrack.paginate.seen import SeenIds
 
@@ -74,9 +75,11 @@ def test_seen_ids_remember_every_id() -> None:
     assert len(seen) == 10_000
 
 
-def test_seen_ids_claim_pages_across_many_merges_exactly_as_a_set_would() -> None:
-    """Pages claimed one after another (the recent set is merged into the sorted array many times on the way):
-    each digest is new exactly once, whether it comes again in the same page, the next, or 30,000 ids later."""
+def test_seen_ids_claim_pages_across_many_merges_exactly_as_a_set_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages claimed one after another, the set compacted into the sorted array many times on the way (a small
+    threshold here): each digest is new exactly once, whether it comes again in the same page, the next, or
+    30,000 ids later."""
+    monkeypatch.setattr(seen_module, "_SET_IDS", 512)
     rng = random.Random(7)
     seen, reference = SeenIds(), set()
     for page in range(400):
@@ -90,23 +93,31 @@ def test_seen_ids_claim_pages_across_many_merges_exactly_as_a_set_would() -> Non
                 expected.append(index)
         assert kept == expected, page
         assert leading == (expected[0] if expected else len(digests))
-    assert len(seen) == len(reference) and len(seen._sorted) > 20_000  # most of them went through merges
+    assert len(seen) == len(reference) and len(seen._sorted) > 20_000  # most of them went through compactions
 
 
-def test_seen_ids_filter_grows_with_the_listing_and_never_forgets() -> None:
-    """Past 65,536 ids the bitmap in front of the array is rebuilt twice as large: every id stays a member, and
-    ids never added stay out (the filter only spares lookups, it never answers "seen")."""
+def test_seen_ids_stay_a_set_for_a_small_listing_and_compact_for_a_large_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Up to _SET_IDS ids a plain set (the fastest); past it, the sorted array behind a filter that is rebuilt twice
+    as large as the listing grows. Every id stays a member, ids never added stay out (the filter only spares
+    lookups, it never answers "seen")."""
+    digests = [SeenIds.digest(f"run-{i}") for i in range(200_000)]
+    small = SeenIds()
+    assert small.claim(digests[:100_000]) == (list(range(100_000)), 0)
+    assert len(small._sorted) == 0 and len(small) == 100_000  # no compaction below 131,072 ids
+
+    monkeypatch.setattr(seen_module, "_SET_IDS", 1024)
     seen = SeenIds()
-    digests = [SeenIds.digest(f"run-{i}") for i in range(150_000)]
+    seen.claim(digests[:50_000])
     first = len(seen._bits)
-    kept, _ = seen.claim(digests[:100_000])
-    assert kept == list(range(100_000))
-    for d in digests[100_000:120_000]:
+    assert len(seen._sorted) == 50_000 and first > 0
+    for start in range(50_000, 150_000, 1000):
+        seen.claim(digests[start : start + 1000])
+    for d in digests[150_000:160_000]:
         seen.add(d)
     assert len(seen._bits) > first
-    assert all(d in seen for d in digests[:120_000])
-    assert not any(d in seen for d in digests[120_000:])
-    assert seen.claim(digests[110_000:130_000]) == (list(range(10_000, 20_000)), 10_000)
+    assert all(d in seen for d in digests[:160_000])
+    assert not any(d in seen for d in digests[160_000:])
+    assert seen.claim(digests[155_000:165_000]) == (list(range(5_000, 10_000)), 5_000)
 
 
 def test_next_links_that_keep_serving_the_same_page_stop() -> None:
