@@ -58,9 +58,6 @@ CHECKPOINT_VERSION = 1
 CHECKPOINT_INTERVAL = 1.0
 #: listings read at once by default (each source's rate limit still holds for all of them together)
 DEFAULT_JOBS = 4
-#: pages of one listing in flight at once where the source sets no ``concurrency`` (an export reads whole listings;
-#: the rate limit and the adaptive window still hold)
-LISTING_CONCURRENCY = 4
 #: the output name that means standard output (no checkpoint: such an export cannot resume)
 STDOUT = "-"
 
@@ -460,8 +457,7 @@ def _run(
             adapter = adapters.get(spec.name)
             if adapter is None:
                 try:
-                    adapter = connect_source(spec, environ, defaults={"concurrency": LISTING_CONCURRENCY})
-                    adapters[spec.name] = adapter
+                    adapter = adapters[spec.name] = connect_source(spec, environ)
                 except Exception as exc:
                     adapter = adapters[spec.name] = exc
         if isinstance(adapter, BaseException):

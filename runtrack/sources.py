@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .store import Store, SyncRecord, SyncResult
 
 __all__ = [
+    "LISTING_CONCURRENCY",
     "ListingSync",
     "check_scopes",
     "connect_source",
@@ -38,13 +39,20 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+#: pages of one listing in flight where a configured source sets no ``concurrency``: the commands that read
+#: configured sources (report, sync, export, runs) read whole listings, and one page after another waits a
+#: round trip per page. The source's ``rate_limit`` and the adaptive window (halved on a 429) still hold.
+LISTING_CONCURRENCY = 4
+_SOURCE_DEFAULTS: Mapping[str, Any] = {"concurrency": LISTING_CONCURRENCY}
+
+
 def connect_source(
-    spec: SourceSpec, environ: Mapping[str, str] | None = None, *, defaults: Mapping[str, Any] | None = None
+    spec: SourceSpec, environ: Mapping[str, str] | None = None, *, defaults: Mapping[str, Any] = _SOURCE_DEFAULTS
 ) -> Adapter:
     """``runtrack.connect(spec.adapter, ...)`` with the source's options and secrets from the environment.
 
-    ``defaults`` are options the caller prefers to the adapter's own defaults: each is used when the source does not
-    set it and the adapter has it (``export`` reads whole listings with several pages in flight)."""
+    ``defaults`` are options preferred to the adapter's own defaults: each is used when the source does not set it
+    and the adapter has it (by default :data:`LISTING_CONCURRENCY` pages of a listing in flight)."""
     options = spec.connect_options(environ)
     if defaults:
         info = adapter_registry().get(spec.adapter)

@@ -98,7 +98,8 @@ class Operations:
 
     def _connect(self, spec: SourceSpec) -> Adapter:
         try:
-            return connect_source(spec, self.environ)
+            # a request reads one page of runs for its caller: the adapter's own defaults, not a whole-listing read
+            return connect_source(spec, self.environ, defaults={})
         except RuntrackError as exc:
             raise ServeError(
                 f"source {spec.name!r} cannot connect: {exc.message}",

@@ -6,6 +6,7 @@ page. The data is small and hand-written so the report's numbers can be checked 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ from runtrack.cli import main
 from runtrack.convert import open_enum, parse_datetime, parse_decimal
 from runtrack.http import ErrorInfo, HeaderAuth
 from runtrack.paginate import FanOut, HttpListing, Listing, OffsetLimit, Request, Unpaginated
+from runtrack.testing import FakeLangSmith
 
 BASE = "https://alpha.clitest.test/api"
 BASE2 = "https://beta.clitest.test/api"
@@ -262,3 +264,22 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
         return Result(code, out, err)
 
     return run
+
+
+def most_requests_at_once(fake: FakeLangSmith) -> list[int]:
+    """``[peak]``: the most requests ``fake`` was answering at the same time, from now on."""
+    lock, now, peak = threading.Lock(), [0], [0]
+    serve = fake._serve
+
+    def counted(*args: Any) -> Any:
+        with lock:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+        try:
+            return serve(*args)
+        finally:
+            with lock:
+                now[0] -= 1
+
+    fake._serve = counted  # type: ignore[method-assign]
+    return peak

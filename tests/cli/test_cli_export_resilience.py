@@ -10,7 +10,6 @@ import resource
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,9 +22,10 @@ import runtrack
 from runtrack import export as export_module
 from runtrack.config import load_config
 from runtrack.export import export
+from runtrack.sources import LISTING_CONCURRENCY
 from runtrack.testing import FakeLangSmith
 
-from .conftest import BASE2, BOXES, Result, _item, expected_runs, mock_box
+from .conftest import BASE2, BOXES, Result, _item, expected_runs, mock_box, most_requests_at_once
 
 Cli = Callable[..., Result]
 
@@ -283,26 +283,7 @@ def test_kill_9_at_a_random_moment_then_rerun_gives_every_run_once(
 # --------------------------------------------------------------------------- pages in flight
 
 
-def most_requests_at_once(fake: FakeLangSmith) -> list[int]:
-    """``[peak]``: the most requests ``fake`` was answering at the same time, from now on."""
-    lock, now, peak = threading.Lock(), [0], [0]
-    serve = fake._serve
-
-    def counted(*args: Any) -> Any:
-        with lock:
-            now[0] += 1
-            peak[0] = max(peak[0], now[0])
-        try:
-            return serve(*args)
-        finally:
-            with lock:
-                now[0] -= 1
-
-    fake._serve = counted  # type: ignore[method-assign]
-    return peak
-
-
-@pytest.mark.parametrize(("configured", "expected"), [(None, export_module.LISTING_CONCURRENCY), (1, 1)])
+@pytest.mark.parametrize(("configured", "expected"), [(None, LISTING_CONCURRENCY), (1, 1)])
 def test_an_export_keeps_several_pages_of_a_listing_in_flight_unless_the_source_says_otherwise(
     configured: int | None, expected: int, tmp_path: Path, fake: FakeLangSmith
 ) -> None:

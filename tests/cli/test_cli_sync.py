@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,8 +10,10 @@ import pytest
 import responses
 
 import runtrack
+from runtrack.sources import LISTING_CONCURRENCY
+from runtrack.testing import FakeLangSmith
 
-from .conftest import BASE2, Result, expected_runs, mock_box
+from .conftest import BASE2, Result, expected_runs, mock_box, most_requests_at_once
 
 Cli = Callable[..., Result]
 
@@ -235,3 +238,32 @@ def test_a_store_path_that_cannot_be_a_store_is_a_usage_error(cli: Cli, config_f
     text.write_text("not a database " * 200)
     res = cli("sync", "--config", str(config_file), "--store", str(text))
     assert res.code == 2 and "not a runtrack store" in res.err
+
+
+def test_sync_keeps_several_pages_of_a_listing_in_flight(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A configured source is read whole: LISTING_CONCURRENCY pages of one queue travel at once (one page after
+    another waited a round trip per page), and the store holds every run once."""
+    fake = FakeLangSmith(seed=3, queues=1, runs_per_queue=40).start()
+    try:
+        fake.faults.configure(latency=0.05)
+        cfg = tmp_path / "ls.toml"
+        cfg.write_text(
+            "[[source]]\n"
+            'adapter = "langsmith"\n'
+            f"base_url = {json.dumps(fake.base_url)}\n"
+            'api_key_env = "RT_TEST_LS_KEY"\n'
+            "page_size = 5\n"
+            f"scope = {{ queue_id = {json.dumps(fake.queue_ids[0])} }}\n"
+        )
+        monkeypatch.setenv("RT_TEST_LS_KEY", fake.api_key)
+        peak = most_requests_at_once(fake)
+        res = cli("sync", "--config", str(cfg), "--store", str(tmp_path / "runs.db"))
+        assert res.code == 0, res
+        with runtrack.open_store(tmp_path / "runs.db") as store:
+            stored = sorted(r.native_id for r in store.runs())
+        assert stored == sorted(str(row["id"]) for row in fake.queue_runs(fake.queue_ids[0]))
+        assert peak[0] == LISTING_CONCURRENCY
+    finally:
+        fake.stop()
