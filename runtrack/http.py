@@ -409,7 +409,19 @@ class Transport:
         like a dropped connection, it is fetched again when the request is safe to repeat, within the same
         ``max_retries`` budget. Any other body that is not JSON (an HTML page) fails at once.
         """
-        response, attempt = self._send(request, None, 0)
+        return self.json_of(request, self.receive(request))
+
+    def receive(self, request: Request) -> tuple[requests.Response, int]:
+        """The first half of :meth:`json`: send ``request`` (with retries) and return the response, its body not
+        decoded yet, and the retries spent. A listing's worker threads receive its pages and the consumer decodes
+        them in order (:class:`~runtrack.paginate.window.Window`), so the page it waits for is never queued behind
+        the decoding of the pages after it."""
+        return self._send(request, None, 0)
+
+    def json_of(self, request: Request, received: tuple[requests.Response, int]) -> Any:
+        """The second half of :meth:`json`: the decoded body of what :meth:`receive` returned (sent again when
+        it was cut off, as :meth:`json` says)."""
+        response, attempt = received
         while True:
             try:
                 return self.decode(response, request)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 if TYPE_CHECKING:
     from ..http import Request
 
-__all__ = ["Congestion", "Window", "congestion_of"]
+__all__ = ["Congestion", "Window", "congestion_of", "in_two"]
 
 K = TypeVar("K")
 
@@ -27,15 +27,34 @@ def congestion_of(fetch: Callable[[Request], Any]) -> Congestion | None:
     return getattr(getattr(fetch, "__self__", None), "congestion", None)
 
 
+def in_two(fetch: Callable[[Request], Any]) -> tuple[Callable[[Request], Any], Callable[[Request, Any], Any]]:
+    """``fetch`` as (what a worker thread does, what the consumer then does with it): for ``Transport.json``, the
+    request (:meth:`~runtrack.http.Transport.receive`) and the decoding of its body
+    (:meth:`~runtrack.http.Transport.json_of`); for any other callable, all of it on the worker."""
+    transport = getattr(fetch, "__self__", None)
+    receive, json_of = getattr(transport, "receive", None), getattr(transport, "json_of", None)
+    if getattr(fetch, "__name__", None) == "json" and callable(receive) and callable(json_of):
+        return receive, json_of
+    return fetch, _as_is
+
+
+def _as_is(request: Request, result: Any) -> Any:
+    return result
+
+
 class Window(Generic[K]):
     """At most ``size`` requests in flight (fewer while the vendor pushes back), each tagged with a key; answers
-    come back in the order the requests were opened. Worker threads start with the first request."""
+    come back in the order the requests were opened. Worker threads start with the first request; they receive the
+    answers and :meth:`next` decodes them, in order, on the consumer's thread (:func:`in_two`): with 8 pages
+    arriving at once, decoding them on 8 threads made the page the consumer waits for queue behind the others for
+    the interpreter lock, and the next requests left a wave later (docs/benchmarks.md, "Round trips")."""
 
     def __init__(self, fetch: Callable[[Request], Any], size: int, congestion: Congestion | None = None) -> None:
         self.fetch = fetch
         self.size = size
         self.congestion = congestion
-        self._open: collections.deque[tuple[K, concurrent.futures.Future[Any]]] = collections.deque()
+        self._receive, self._finish = in_two(fetch)
+        self._open: collections.deque[tuple[K, Request, concurrent.futures.Future[Any]]] = collections.deque()
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     def __len__(self) -> int:
@@ -49,16 +68,16 @@ class Window(Generic[K]):
     def open(self, key: K, request: Request) -> None:
         if self._pool is None:
             self._pool = concurrent.futures.ThreadPoolExecutor(self.size, thread_name_prefix="runtrack-pages")
-        self._open.append((key, self._pool.submit(self.fetch, request)))
+        self._open.append((key, request, self._pool.submit(self._receive, request)))
 
     def next(self) -> tuple[K, Any]:
         """The key and the decoded body of the oldest request (its error, raised here)."""
-        key, future = self._open.popleft()
-        return key, future.result()
+        key, request, future = self._open.popleft()
+        return key, self._finish(request, future.result())
 
     def drop(self) -> None:
         """Forget every request in flight (those not started yet are cancelled)."""
-        for _, future in self._open:
+        for _, _, future in self._open:
             future.cancel()
         self._open.clear()
 
