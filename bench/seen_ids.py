@@ -19,22 +19,14 @@ from collections.abc import Callable
 from runtrack.paginate.seen import SeenIds
 
 
-class PlainSet:
-    """The obvious alternative: a set of the hashes (same answers, no compaction)."""
+class PlainSet(SeenIds):
+    """The obvious alternative: a set of the hashes and nothing else (``SeenIds`` before its first compaction,
+    kept so: the same answers from the same loop, no compaction)."""
 
-    def __init__(self) -> None:
-        self.ids: set[int] = set()
+    __slots__ = ()
 
-    def claim(self, digests: list[int]) -> tuple[list[int], int]:
-        kept, leading, ids = [], 0, self.ids
-        for i, digest in enumerate(digests):
-            if digest in ids:
-                if not kept:
-                    leading += 1
-                continue
-            ids.add(digest)
-            kept.append(i)
-        return kept, leading
+    def _grown(self) -> None:
+        pass
 
 
 def run(make: Callable[[], object], pages: list[list[str]], again: int) -> object:
