@@ -586,6 +586,7 @@ class Transport:
                 params={k: v for k, v in params.items() if v is not None} or None,
                 json=body,
                 headers=merged,
+                auth=_headers_as_given,  # else requests puts a ~/.netrc login for the host over our Authorization
                 timeout=self.timeout,
                 stream=True,
                 allow_redirects=False,
@@ -735,6 +736,12 @@ def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 _BAD_HEADER_VALUE = re.compile(r"^\s|[\r\n\x00]")
+
+
+def _headers_as_given(request: Any) -> Any:
+    """``auth=`` for every request: the credential headers stay the ones the transport set. With no ``auth``,
+    requests looks the host up in ``~/.netrc`` (or ``$NETRC``) and replaces ``Authorization`` with that login."""
+    return request
 
 
 def _check_header_values(headers: Mapping[str, str], platform: str) -> None:

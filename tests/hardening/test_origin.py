@@ -13,7 +13,17 @@ from runtrack.http import HeaderAuth, Transport
 from runtrack.paginate import Request
 from runtrack.testing import FakeServer, Response
 
-from .servers import ACCESS, FOUNDRY_TOKEN, LANGSMITH_KEY, LANGSMITH_TENANT, LS_LEGACY, LS_PAT, Hostile, redirect
+from .servers import (
+    ACCESS,
+    FOUNDRY_TOKEN,
+    LANGSMITH_KEY,
+    LANGSMITH_TENANT,
+    LS_LEGACY,
+    LS_PAT,
+    Hostile,
+    credential_headers,
+    redirect,
+)
 
 STUDIO = "ri.foundry.main.model-studio.11111111-2222-3333-4444-555555555555"
 
@@ -107,3 +117,28 @@ def test_endless_same_origin_redirects_end_with_a_typed_error() -> None:
         transport = Transport(server.base_url, platform="t")
         with pytest.raises(runtrack.RequestError, match="more than 10 redirects"):
             transport.json(Request(path="start"))
+
+
+@pytest.mark.parametrize("adapter", ["langsmith", "foundry", "labelstudio", "labelstudio-pat"])
+def test_a_netrc_login_for_the_host_never_replaces_the_credential(
+    adapter: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests, given no ``auth``, looks the host up in ``~/.netrc`` and puts that login over the Authorization
+    header runtrack had set: Label Studio and Foundry would have received someone's netrc password as Basic auth
+    instead of their token."""
+    body: Any = [] if adapter == "langsmith" else {"access": ACCESS, "results": [], "data": [], "next": None}
+    with Hostile(lambda req: Response.json(body)) as server:
+        netrc = tmp_path / "netrc"
+        netrc.write_text("machine 127.0.0.1\nlogin netrc-user\npassword netrc-password-123\n")
+        netrc.chmod(0o600)
+        monkeypatch.setenv("NETRC", str(netrc))
+        _list(adapter, server.base_url)
+        sent = credential_headers(server)
+        assert sent and all("Basic" not in v for h in sent for v in h.values())
+        expected = {
+            "langsmith": ("x-api-key", LANGSMITH_KEY),
+            "foundry": ("authorization", f"Bearer {FOUNDRY_TOKEN}"),
+            "labelstudio": ("authorization", f"Token {LS_LEGACY}"),
+            "labelstudio-pat": ("authorization", f"Bearer {ACCESS}"),
+        }[adapter]
+        assert any({k.lower(): v for k, v in h.items()}.get(expected[0]) == expected[1] for h in sent), sent
