@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import json
 import logging
 import math
@@ -293,6 +294,11 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
     return max(0.0, when.timestamp() - now())
 
 
+#: threads a transport may use to receive pages at once, for all its listings together (a fan-out of 16 listings
+#: with 4 pages in flight each needs 64)
+FETCH_THREADS = 64
+
+
 class Transport:
     """Sends requests for one adapter instance. Safe to share between threads (one session per thread).
 
@@ -351,6 +357,7 @@ class Transport:
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
+        self._fetchers: concurrent.futures.ThreadPoolExecutor | None = None
         #: paces every request of this instance (all threads); also where retries wait
         self.limiter = RateLimiter(rate_limit, rate_burst(rate_limit), clock=clock, sleep=self._sleep)
         #: told about each 429 and each success; listings read ``congestion.limit(window)``
@@ -381,7 +388,23 @@ class Transport:
                 self._sessions.append(session)
         return session
 
+    def fetchers(self) -> concurrent.futures.ThreadPoolExecutor:
+        """The threads that receive pages for every listing of this transport (a listing's window submits its
+        requests here). They outlive each listing, so each keeps its session and its connections (TLS included)
+        for the next listing: a fan-out over 20 queues opened a thread, a session and a connection per page in
+        flight of every queue. Threads start only when every one is busy, up to :data:`FETCH_THREADS`."""
+        with self._sessions_lock:
+            if self._fetchers is None:
+                self._fetchers = concurrent.futures.ThreadPoolExecutor(
+                    FETCH_THREADS, thread_name_prefix="runtrack-pages"
+                )
+            return self._fetchers
+
     def close(self) -> None:
+        with self._sessions_lock:
+            fetchers, self._fetchers = self._fetchers, None
+        if fetchers is not None:
+            fetchers.shutdown(wait=False, cancel_futures=True)
         with self._sessions_lock:
             for session in self._sessions:
                 session.close()

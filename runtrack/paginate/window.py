@@ -27,6 +27,12 @@ def congestion_of(fetch: Callable[[Request], Any]) -> Congestion | None:
     return getattr(getattr(fetch, "__self__", None), "congestion", None)
 
 
+def shared_fetchers(fetch: Callable[[Request], Any]) -> concurrent.futures.ThreadPoolExecutor | None:
+    """The thread pool of the transport behind ``fetch`` (``Transport.fetchers``), shared by its listings."""
+    fetchers = getattr(getattr(fetch, "__self__", None), "fetchers", None)
+    return fetchers() if callable(fetchers) else None
+
+
 def in_two(fetch: Callable[[Request], Any]) -> tuple[Callable[[Request], Any], Callable[[Request, Any], Any]]:
     """``fetch`` as (what a worker thread does, what the consumer then does with it): for ``Transport.json``, the
     request (:meth:`~runtrack.http.Transport.receive`) and the decoding of its body
@@ -56,6 +62,8 @@ class Window(Generic[K]):
         self._receive, self._finish = in_two(fetch)
         self._open: collections.deque[tuple[K, Request, concurrent.futures.Future[Any]]] = collections.deque()
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._own_pool = False
+        self._dropped: list[concurrent.futures.Future[Any]] = []
 
     def __len__(self) -> int:
         return len(self._open)
@@ -67,7 +75,10 @@ class Window(Generic[K]):
 
     def open(self, key: K, request: Request) -> None:
         if self._pool is None:
-            self._pool = concurrent.futures.ThreadPoolExecutor(self.size, thread_name_prefix="runtrack-pages")
+            self._pool = shared_fetchers(self.fetch)
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(self.size, thread_name_prefix="runtrack-pages")
+                self._own_pool = True
         self._open.append((key, request, self._pool.submit(self._receive, request)))
 
     def next(self) -> tuple[K, Any]:
@@ -76,13 +87,17 @@ class Window(Generic[K]):
         return key, self._finish(request, future.result())
 
     def drop(self) -> None:
-        """Forget every request in flight (those not started yet are cancelled)."""
+        """Forget every request in flight (those not started yet are cancelled; those started finish unread)."""
         for _, _, future in self._open:
             future.cancel()
+        self._dropped.extend(future for _, _, future in self._open if not future.cancelled())
         self._open.clear()
 
     def close(self) -> None:
+        """Cancel what has not started and wait for what has: no request of this listing is sent after it."""
         self.drop()
-        if self._pool is not None:
+        concurrent.futures.wait(self._dropped)
+        self._dropped.clear()
+        if self._own_pool and self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self._pool = None

@@ -170,3 +170,27 @@ def test_a_fetch_that_is_not_a_transport_runs_whole_on_the_workers() -> None:
 
     receive, finish = in_two(fetch)
     assert receive is fetch and finish(Request(path="x"), {"n": 1}) == {"n": 1}
+
+
+def test_the_listings_of_one_transport_share_their_fetch_threads_and_connections() -> None:
+    """A fan-out over 12 queues with 2 pages of each in flight opened a thread, a session and a connection per page
+    in flight of every queue (24 and more); the windows now submit to the transport's own pool, whose threads keep
+    their sessions from one listing to the next. Closing the transport stops the pool; it starts again on use."""
+    import runtrack
+    from runtrack.testing import FakeLangSmith
+
+    with FakeLangSmith(seed=2, queues=12, runs_per_queue=30) as fake:
+        src = runtrack.connect("langsmith", base_url=fake.base_url, api_key=fake.api_key, concurrency=4, rate_limit=0)
+        transport = src.transport
+        runs = list(src.runs(page_size=10))
+        assert len(runs) == 12 * 30 and len({r.uid for r in runs}) == len(runs)
+        sessions = len(transport._sessions)
+        pool = transport.fetchers()
+        assert 0 < sessions <= 4 * 2 + 1  # at most the pages in flight at once, plus the caller's own
+        assert (
+            len({r.uid for r in src.runs(page_size=10)}) == 12 * 30
+        )  # a second listing: the same threads, no new sessions
+        assert len(transport._sessions) == sessions and transport.fetchers() is pool
+        src.close()
+        assert transport.fetchers() is not pool  # closed, then started again
+        src.close()
