@@ -403,8 +403,8 @@ class Transport:
     def close(self) -> None:
         with self._sessions_lock:
             fetchers, self._fetchers = self._fetchers, None
-        if fetchers is not None:
-            fetchers.shutdown(wait=False, cancel_futures=True)
+        if fetchers is not None:  # its threads end once the requests already given to them are answered
+            fetchers.shutdown(wait=False)
         with self._sessions_lock:
             for session in self._sessions:
                 session.close()

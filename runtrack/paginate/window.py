@@ -79,7 +79,13 @@ class Window(Generic[K]):
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(self.size, thread_name_prefix="runtrack-pages")
                 self._own_pool = True
-        self._open.append((key, request, self._pool.submit(self._receive, request)))
+        try:
+            future = self._pool.submit(self._receive, request)
+        except RuntimeError:  # the transport was closed meanwhile: its next pool serves the rest of this listing
+            self._pool = shared_fetchers(self.fetch)
+            assert self._pool is not None
+            future = self._pool.submit(self._receive, request)
+        self._open.append((key, request, future))
 
     def next(self) -> tuple[K, Any]:
         """The key and the decoded body of the oldest request (its error, raised here)."""

@@ -194,3 +194,21 @@ def test_the_listings_of_one_transport_share_their_fetch_threads_and_connections
         src.close()
         assert transport.fetchers() is not pool  # closed, then started again
         src.close()
+
+
+def test_a_listing_goes_on_after_its_transport_was_closed_mid_way() -> None:
+    """close() shuts the transport's fetch threads down; a listing still being read takes the next pool (as its
+    requests always took new sessions after a close) instead of failing with the executor's RuntimeError."""
+    import runtrack
+    from runtrack.testing import FakeLangSmith
+
+    with FakeLangSmith(seed=4, queues=1, runs_per_queue=60) as fake:
+        src = runtrack.connect("langsmith", base_url=fake.base_url, api_key=fake.api_key, concurrency=4, rate_limit=0)
+        runs = src.runs(queue_id=fake.queue_ids[0], page_size=10)
+        got = []
+        for run in runs:
+            got.append(run.native_id)
+            if len(got) == 15:
+                src.close()
+        assert got == [str(row["id"]) for row in fake.queue_runs(fake.queue_ids[0])]
+        src.close()
