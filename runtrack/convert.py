@@ -10,8 +10,9 @@ import enum
 import json
 import math
 import re
+import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -480,21 +481,46 @@ except ImportError:  # pragma: no cover - exercised where orjson is not installe
     _ORJSON_OPTIONS = 0
 
 
+W = TypeVar("W")
+
+
 def run_json(run: Run, **kwargs: Any) -> str:
     """One run as strict JSON text (see :func:`json_text`); a payload nested too deeply for Python's JSON writer
     is a :class:`PayloadError` naming the run."""
-    try:
-        return json_text(dump_run(run), default=json_default, **kwargs)
-    except RecursionError:
-        raise _too_deep(run) from None
+    return _written(run, lambda data: json_text(data, default=json_default, **kwargs))
 
 
 def run_line(run: Run) -> bytes:
     """One run as a JSON Lines line (:func:`encode_json_line`); too deep a payload is a :class:`PayloadError`."""
+    return _written(run, encode_json_line)
+
+
+def _written(run: Run, write: Callable[[dict[str, Any]], W]) -> W:
+    """``write(dump_run(run))``. Python's JSON writer counts a payload's depth on top of the caller's stack: when
+    that is too deep, the run is written again on a thread of its own (a stack of its own), so how deep a payload
+    may be does not depend on where it is written from. Too deep even there: a :class:`PayloadError`."""
+    data = dump_run(run)
     try:
-        return encode_json_line(dump_run(run))
+        return write(data)
     except RecursionError:
+        pass
+    result: list[W] = []
+    failed: list[BaseException] = []
+
+    def fresh() -> None:
+        try:
+            result.append(write(data))
+        except BaseException as exc:  # handed back to the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=fresh, name="runtrack-deep-write")
+    thread.start()
+    thread.join()
+    if result:
+        return result[0]
+    if isinstance(failed[0], RecursionError):
         raise _too_deep(run) from None
+    raise failed[0]
 
 
 def _too_deep(run: Run) -> PayloadError:

@@ -118,3 +118,29 @@ def test_a_page_reads_back_equal_and_both_writers_agree(monkeypatch: pytest.Monk
     back = list(read_jsonl(io.StringIO(block.decode())))
     assert [r.uid for r in back] == [r.uid for r in runs]
     assert back[0].raw == {"text": "Grüße 😀", "big": 2**70, "cost": "1.10"}  # Decimal in raw: a string, as before
+
+
+@pytest.mark.parametrize("write", [runtrack.convert.run_line, runtrack.convert.run_json])
+def test_how_deep_a_payload_may_be_does_not_depend_on_the_callers_stack(write: Any) -> None:
+    """Python's JSON writer counts a payload's depth on top of the caller's frames: 600 levels written from 500
+    frames deep failed as "nested too deeply" while the same run written from the top passed (a flaky CI test).
+    Such a run is written again on a thread of its own; one too deep for any stack is still a PayloadError."""
+    import sys
+
+    nested: Any = []
+    for _ in range(600):
+        nested = [nested]
+    run = runtrack.Run(platform="p", instance="h", kind="k", native_id="deep", raw={"extra": nested})
+    room = sys.getrecursionlimit() - 550
+
+    def from_depth(n: int) -> Any:
+        return write(run) if n == 0 else from_depth(n - 1)
+
+    text = from_depth(room)
+    assert (text.decode() if isinstance(text, bytes) else text).count("[") >= 600
+
+    too_deep: Any = []
+    for _ in range(5000):
+        too_deep = [too_deep]
+    with pytest.raises(runtrack.PayloadError, match="nested too deeply"):
+        write(runtrack.Run(platform="p", instance="h", kind="k", native_id="deeper", raw={"extra": too_deep}))
