@@ -6,6 +6,7 @@ page. The data is small and hand-written so the report's numbers can be checked 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -283,3 +284,26 @@ def most_requests_at_once(fake: FakeLangSmith) -> list[int]:
 
     fake._serve = counted  # type: ignore[method-assign]
     return peak
+
+
+# --------------------------------------------------------------------------- helpers of the export and sync tests
+
+
+def everything() -> list[runtrack.Run]:
+    return expected_runs("a") + expected_runs("b") + expected_runs("c", BASE2)
+
+
+def mock_all(mocked: responses.RequestsMock) -> None:
+    mock_box(mocked, "a")
+    mock_box(mocked, "b")
+    mock_box(mocked, "c", BASE2)
+
+
+def read(path: Path) -> list[runtrack.Run]:
+    with path.open(encoding="utf-8") as fp:
+        return list(runtrack.read_jsonl(fp, source=str(path)))
+
+
+def checkpoint(out: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((out.parent / (out.name + ".checkpoint.json")).read_text())
+    return data

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,26 +9,11 @@ from typing import Any
 import pytest
 import responses
 
-import runtrack
 from runtrack import export as export_module
 
-from .conftest import BASE, BASE2, KEY, Result, expected_runs, mock_box, page_match
+from .conftest import BASE, BASE2, KEY, Result, checkpoint, everything, expected_runs, mock_box, page_match, read
 
 Cli = Callable[..., Result]
-
-
-def everything() -> list[runtrack.Run]:
-    return expected_runs("a") + expected_runs("b") + expected_runs("c", BASE2)
-
-
-def read(path: Path) -> list[runtrack.Run]:
-    with path.open(encoding="utf-8") as fp:
-        return list(runtrack.read_jsonl(fp, source=str(path)))
-
-
-def checkpoint(out: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((out.parent / (out.name + ".checkpoint.json")).read_text())
-    return data
 
 
 def test_full_export_round_trips(cli: Cli, config_file: Path, mocked: responses.RequestsMock, tmp_path: Path) -> None:

@@ -18,36 +18,27 @@ from typing import Any
 import pytest
 import responses
 
-import runtrack
 from runtrack import export as export_module
 from runtrack.config import load_config
 from runtrack.export import export
 from runtrack.sources import LISTING_CONCURRENCY
 from runtrack.testing import FakeLangSmith
 
-from .conftest import BASE2, BOXES, Result, _item, expected_runs, mock_box, most_requests_at_once
+from .conftest import (
+    BASE2,
+    BOXES,
+    Result,
+    _item,
+    checkpoint,
+    everything,
+    expected_runs,
+    mock_all,
+    mock_box,
+    most_requests_at_once,
+    read,
+)
 
 Cli = Callable[..., Result]
-
-
-def read(path: Path) -> list[runtrack.Run]:
-    with path.open(encoding="utf-8") as fp:
-        return list(runtrack.read_jsonl(fp, source=str(path)))
-
-
-def everything() -> list[runtrack.Run]:
-    return expected_runs("a") + expected_runs("b") + expected_runs("c", BASE2)
-
-
-def mock_all(mocked: responses.RequestsMock) -> None:
-    mock_box(mocked, "a")
-    mock_box(mocked, "b")
-    mock_box(mocked, "c", BASE2)
-
-
-def checkpoint(out: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((out.parent / (out.name + ".checkpoint.json")).read_text())
-    return data
 
 
 # --------------------------------------------------------------------------- disk full (in process)

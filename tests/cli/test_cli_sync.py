@@ -13,19 +13,9 @@ import runtrack
 from runtrack.sources import LISTING_CONCURRENCY
 from runtrack.testing import FakeLangSmith
 
-from .conftest import BASE2, Result, expected_runs, mock_box, most_requests_at_once
+from .conftest import BASE2, Result, everything, mock_all, mock_box, most_requests_at_once
 
 Cli = Callable[..., Result]
-
-
-def everything() -> list[runtrack.Run]:
-    return expected_runs("a") + expected_runs("b") + expected_runs("c", BASE2)
-
-
-def mock_all(mocked: responses.RequestsMock) -> None:
-    mock_box(mocked, "a")
-    mock_box(mocked, "b")
-    mock_box(mocked, "c", BASE2)
 
 
 def summary(out: str) -> dict[str, list[str]]:
