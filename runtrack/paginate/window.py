@@ -22,22 +22,21 @@ class Congestion(Protocol):
     def limit(self, maximum: int) -> int: ...
 
 
+def _transport_of(fetch: Callable[[Request], Any]) -> Any:
+    """The object ``fetch`` is a bound method of (a ``Transport`` for ``Transport.json``), or None."""
+    return getattr(fetch, "__self__", None)
+
+
 def congestion_of(fetch: Callable[[Request], Any]) -> Congestion | None:
     """The congestion signal of the transport behind ``fetch`` (a bound ``Transport.json``), when it has one."""
-    return getattr(getattr(fetch, "__self__", None), "congestion", None)
-
-
-def shared_fetchers(fetch: Callable[[Request], Any]) -> concurrent.futures.ThreadPoolExecutor | None:
-    """The thread pool of the transport behind ``fetch`` (``Transport.fetchers``), shared by its listings."""
-    fetchers = getattr(getattr(fetch, "__self__", None), "fetchers", None)
-    return fetchers() if callable(fetchers) else None
+    return getattr(_transport_of(fetch), "congestion", None)
 
 
 def in_two(fetch: Callable[[Request], Any]) -> tuple[Callable[[Request], Any], Callable[[Request, Any], Any]]:
     """``fetch`` as (what a worker thread does, what the consumer then does with it): for ``Transport.json``, the
     request (:meth:`~runtrack.http.Transport.receive`) and the decoding of its body
     (:meth:`~runtrack.http.Transport.json_of`); for any other callable, all of it on the worker."""
-    transport = getattr(fetch, "__self__", None)
+    transport = _transport_of(fetch)
     receive, json_of = getattr(transport, "receive", None), getattr(transport, "json_of", None)
     if getattr(fetch, "__name__", None) == "json" and callable(receive) and callable(json_of):
         return receive, json_of
@@ -61,8 +60,12 @@ class Window(Generic[K]):
         self.congestion = congestion
         self._receive, self._finish = in_two(fetch)
         self._open: collections.deque[tuple[K, Request, concurrent.futures.Future[Any]]] = collections.deque()
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self._own_pool = False
+        #: the transport's fetch threads (``Transport.fetchers``), asked at every request: after the transport was
+        #: closed it hands out its next pool
+        self._shared: Callable[[], concurrent.futures.ThreadPoolExecutor] | None = getattr(
+            _transport_of(fetch), "fetchers", None
+        )
+        self._own: concurrent.futures.ThreadPoolExecutor | None = None  # for a fetch that is no transport's
         self._dropped: list[concurrent.futures.Future[Any]] = []
 
     def __len__(self) -> int:
@@ -74,18 +77,13 @@ class Window(Generic[K]):
         return max(0, min(size, wanted) - len(self._open))
 
     def open(self, key: K, request: Request) -> None:
-        if self._pool is None:
-            self._pool = shared_fetchers(self.fetch)
-            if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(self.size, thread_name_prefix="runtrack-pages")
-                self._own_pool = True
-        try:
-            future = self._pool.submit(self._receive, request)
-        except RuntimeError:  # the transport was closed meanwhile: its next pool serves the rest of this listing
-            self._pool = shared_fetchers(self.fetch)
-            assert self._pool is not None
-            future = self._pool.submit(self._receive, request)
-        self._open.append((key, request, future))
+        if self._shared is not None:
+            pool = self._shared()
+        else:
+            if self._own is None:
+                self._own = concurrent.futures.ThreadPoolExecutor(self.size, thread_name_prefix="runtrack-pages")
+            pool = self._own
+        self._open.append((key, request, pool.submit(self._receive, request)))
 
     def next(self) -> tuple[K, Any]:
         """The key and the decoded body of the oldest request (its error, raised here)."""
@@ -104,6 +102,6 @@ class Window(Generic[K]):
         self.drop()
         concurrent.futures.wait(self._dropped)
         self._dropped.clear()
-        if self._own_pool and self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = None
+        if self._own is not None:
+            self._own.shutdown(wait=True, cancel_futures=True)
+            self._own = None
